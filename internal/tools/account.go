@@ -1,0 +1,120 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pmops/pmops/internal/api"
+)
+
+type getAccountArgs struct{}
+
+// Account is who the key belongs to and how much of its budget is left.
+type Account struct {
+	UserID   int64    `json:"user_id"`
+	Username string   `json:"username"`
+	FullName string   `json:"full_name,omitempty"`
+	Email    string   `json:"email,omitempty"`
+	TeamID   int64    `json:"team_id,omitempty"`
+	TeamName string   `json:"team_name,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
+	// APICalls is this month's Postman API usage as Postman reports it.
+	APICalls *Usage `json:"api_calls,omitempty"`
+	// Rate is the live budget of this key as the rate gate sees it (costs no API call).
+	Rate *RateBudget `json:"rate,omitempty"`
+}
+
+// Usage is a monthly counter.
+type Usage struct {
+	Limit   float64 `json:"limit"`
+	Used    float64 `json:"used"`
+	Overage float64 `json:"overage,omitempty"`
+}
+
+// RateBudget is the gate's view of the key's rate limits.
+type RateBudget struct {
+	Limit          int       `json:"limit"`
+	Remaining      int       `json:"remaining"`
+	WindowSeconds  int       `json:"window_seconds"`
+	ResetAt        time.Time `json:"reset_at,omitzero"`
+	Queued         int       `json:"queued"`
+	MonthRemaining int64     `json:"month_remaining,omitempty"`
+	QuotaExhausted bool      `json:"quota_exhausted,omitempty"`
+	Count429       int64     `json:"count_429"`
+}
+
+func (a Account) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (@%s, user %d)", a.FullName, a.Username, a.UserID)
+	if a.TeamName != "" {
+		fmt.Fprintf(&b, ", team %s (%d)", a.TeamName, a.TeamID)
+	}
+	if len(a.Roles) > 0 {
+		fmt.Fprintf(&b, ", roles %s", strings.Join(a.Roles, ", "))
+	}
+	b.WriteByte('\n')
+	if u := a.APICalls; u != nil {
+		pct := 0.0
+		if u.Limit > 0 {
+			pct = 100 * u.Used / u.Limit
+		}
+		fmt.Fprintf(&b, "API calls this month: %.0f of %.0f (%.1f%%)", u.Used, u.Limit, pct)
+		if u.Overage > 0 {
+			fmt.Fprintf(&b, ", overage %.0f", u.Overage)
+		}
+		b.WriteByte('\n')
+	}
+	if r := a.Rate; r != nil {
+		fmt.Fprintf(&b, "Rate window: %d of %d left per %ds", r.Remaining, r.Limit, r.WindowSeconds)
+		if !r.ResetAt.IsZero() {
+			fmt.Fprintf(&b, ", resets %s", r.ResetAt.UTC().Format("15:04:05 UTC"))
+		}
+		fmt.Fprintf(&b, "; %d queued; %d × 429 so far", r.Queued, r.Count429)
+		if r.QuotaExhausted {
+			b.WriteString("; MONTHLY QUOTA EXHAUSTED")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func accountTools() []*Tool {
+	return []*Tool{
+		define(Tool{
+			Name:    "get_account",
+			Title:   "Who am I and what's left of the API budget",
+			Toolset: ToolsetAccount,
+			Description: "Show the Postman user and team the API key belongs to, this month's Postman API call usage " +
+				"against the plan's quota, and the live per-minute rate budget. Use it to check which account you act as " +
+				"or why calls are slow or refused. Costs one API call.",
+			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+		}, getAccount),
+	}
+}
+
+func getAccount(ctx context.Context, env *Env, _ getAccountArgs) (Account, error) {
+	me, err := env.Client.GetMe(ctx)
+	if err != nil {
+		return Account{}, fmt.Errorf("get account: %w", err)
+	}
+	a := Account{
+		UserID: me.User.ID, Username: me.User.Username, FullName: me.User.FullName, Email: me.User.Email,
+		TeamID: me.User.TeamID, TeamName: me.User.TeamName, Roles: me.User.Roles,
+	}
+	if op, ok := me.Operation(api.OperationAPIUsage); ok {
+		a.APICalls = &Usage{Limit: op.Limit, Used: op.Usage, Overage: op.Overage}
+	}
+	if env.Budget != nil {
+		s := env.Budget()
+		a.Rate = &RateBudget{
+			Limit: s.Limit, Remaining: s.Remaining, WindowSeconds: int(s.Window / time.Second), ResetAt: s.ResetAt,
+			Queued: s.QueuedInteractive + s.QueuedBackground, QuotaExhausted: s.QuotaExhausted, Count429: s.Count429,
+		}
+		if s.MonthRemaining >= 0 {
+			a.Rate.MonthRemaining = s.MonthRemaining
+		}
+	}
+	return a, nil
+}

@@ -1,0 +1,657 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/pmops/pmops/internal/api"
+)
+
+type listCollectionsArgs struct {
+	Workspace string `json:"workspace,omitempty" desc:"workspace name or ID"`
+	Name      string `json:"name,omitempty" desc:"exact collection name"`
+	Limit     int    `json:"limit,omitempty" min:"1" max:"100" desc:"page size, default 50"`
+	Cursor    string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+}
+
+// CollectionRow is one listed collection.
+type CollectionRow struct {
+	Name      string `json:"name"`
+	UID       string `json:"uid"`
+	UpdatedAt string `json:"updated_at,omitempty"`
+	ForkOf    string `json:"fork_of,omitempty"`
+}
+
+// CollectionList is a page of collections.
+type CollectionList Page[CollectionRow]
+
+func (l CollectionList) Text() string {
+	var b strings.Builder
+	for _, c := range l.Items {
+		fmt.Fprintf(&b, "%s  uid=%s", c.Name, c.UID)
+		if c.ForkOf != "" {
+			fmt.Fprintf(&b, "  (fork of %s)", c.ForkOf)
+		}
+		b.WriteByte('\n')
+	}
+	if len(l.Items) == 0 {
+		b.WriteString("no collections\n")
+	}
+	b.WriteString(moreLine(Page[CollectionRow](l)))
+	return b.String()
+}
+
+type getCollectionArgs struct {
+	Collection string `json:"collection" desc:"collection name, ID or UID"`
+	Request    string `json:"request,omitempty" desc:"name, Folder/Name path or ID of one request to show in full"`
+	Depth      int    `json:"depth,omitempty" min:"1" max:"20" desc:"folder levels to expand, default 4"`
+	Limit      int    `json:"limit,omitempty" min:"1" max:"500" desc:"outline rows per page, default 100"`
+	Cursor     string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+}
+
+// OutlineRow is a folder or a request in a collection outline.
+type OutlineRow struct {
+	Path   string `json:"path,omitempty"`
+	Name   string `json:"name"`
+	Method string `json:"method,omitempty"`
+	URL    string `json:"url,omitempty"`
+	ID     string `json:"id,omitempty"`
+	// Requests counts the requests below a folder that is not expanded (deeper than depth).
+	Requests int `json:"requests,omitempty"`
+	Folder   bool `json:"folder,omitempty"`
+}
+
+// CollectionView is a collection's outline, or one of its requests in full.
+type CollectionView struct {
+	Name        string         `json:"name"`
+	UID         string         `json:"uid"`
+	Description string         `json:"description,omitempty"`
+	Requests    int            `json:"requests"`
+	Folders     int            `json:"folders"`
+	Items       []OutlineRow   `json:"items,omitempty"`
+	NextCursor  string         `json:"next_cursor,omitempty"`
+	Request     *RequestDetail `json:"request,omitempty"`
+}
+
+// RequestDetail is one request of a collection.
+type RequestDetail struct {
+	ID          string   `json:"id,omitempty"`
+	Path        string   `json:"path"`
+	Method      string   `json:"method"`
+	URL         string   `json:"url"`
+	Headers     []string `json:"headers,omitempty"`
+	BodyMode    string   `json:"body_mode,omitempty"`
+	Body        string   `json:"body,omitempty"`
+	Auth        string   `json:"auth,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Tests       []string `json:"tests,omitempty"`
+}
+
+func (v CollectionView) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  uid=%s  (%s, %s)\n", v.Name, v.UID, plural(v.Requests, "request", "requests"), plural(v.Folders, "folder", "folders"))
+	if r := v.Request; r != nil {
+		fmt.Fprintf(&b, "%s\n%s %s\n", r.Path, r.Method, r.URL)
+		for _, h := range r.Headers {
+			fmt.Fprintf(&b, "  %s\n", h)
+		}
+		if r.Auth != "" {
+			fmt.Fprintf(&b, "auth: %s\n", r.Auth)
+		}
+		if r.Body != "" {
+			fmt.Fprintf(&b, "body (%s):\n%s\n", r.BodyMode, r.Body)
+		}
+		if r.Description != "" {
+			fmt.Fprintf(&b, "description: %s\n", r.Description)
+		}
+		if len(r.Tests) > 0 {
+			fmt.Fprintf(&b, "tests:\n  %s\n", strings.Join(r.Tests, "\n  "))
+		}
+		return b.String()
+	}
+	if v.Description != "" {
+		fmt.Fprintf(&b, "%s\n", clip(v.Description, 300))
+	}
+	for _, r := range v.Items {
+		indent := strings.Repeat("  ", strings.Count(r.Path, "/")+boolInt(r.Path != ""))
+		switch {
+		case r.Folder && r.Requests > 0:
+			fmt.Fprintf(&b, "%s%s/ (%s, not expanded)\n", indent, r.Name, plural(r.Requests, "request", "requests"))
+		case r.Folder:
+			fmt.Fprintf(&b, "%s%s/\n", indent, r.Name)
+		default:
+			fmt.Fprintf(&b, "%s%-6s %s  %s\n", indent, r.Method, r.Name, r.URL)
+		}
+	}
+	if v.NextCursor != "" {
+		fmt.Fprintf(&b, "… more with cursor=%s\n", v.NextCursor)
+	}
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type createCollectionArgs struct {
+	Workspace   string       `json:"workspace" desc:"workspace name or ID to create it in"`
+	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
+	Requests    []newRequest `json:"requests,omitempty" desc:"requests to add; folder groups them"`
+}
+
+type newRequest struct {
+	Name        string            `json:"name"`
+	Method      string            `json:"method,omitempty" desc:"default GET"`
+	URL         string            `json:"url"`
+	Folder      string            `json:"folder,omitempty" desc:"folder path, e.g. Users/Admin"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Body        string            `json:"body,omitempty" desc:"raw body; JSON is detected"`
+	Description string            `json:"description,omitempty"`
+}
+
+type updateCollectionArgs struct {
+	Collection  string            `json:"collection" desc:"collection name, ID or UID"`
+	Name        string            `json:"name,omitempty" desc:"new name"`
+	Description *string           `json:"description,omitempty" desc:"new description"`
+	Variables   map[string]string `json:"variables,omitempty" desc:"collection variables to set"`
+	Unset       []string          `json:"unset_variables,omitempty" desc:"collection variable keys to remove"`
+	AuthType    string            `json:"auth_type,omitempty" enum:"noauth,bearer,apikey,basic" desc:"replace the collection auth"`
+	Auth        map[string]string `json:"auth,omitempty" desc:"auth attributes, e.g. token, or key/value/in, or username/password"`
+}
+
+type deleteCollectionArgs struct {
+	Collection string `json:"collection" desc:"collection name, ID or UID"`
+	Confirm    bool   `json:"confirm,omitempty" desc:"true to delete; otherwise only a preview"`
+}
+
+// Change is the outcome of a write, or its preview when nothing was written.
+type Change struct {
+	Done    bool     `json:"done"`
+	Action  string   `json:"action"`
+	Name    string   `json:"name"`
+	UID     string   `json:"uid,omitempty"`
+	Details []string `json:"details,omitempty"`
+	Next    string   `json:"next,omitempty"`
+}
+
+func (c Change) Text() string {
+	var b strings.Builder
+	if c.Done {
+		fmt.Fprintf(&b, "%s: %s", c.Action, c.Name)
+	} else {
+		fmt.Fprintf(&b, "PREVIEW (nothing changed) %s: %s", c.Action, c.Name)
+	}
+	if c.UID != "" {
+		fmt.Fprintf(&b, " uid=%s", c.UID)
+	}
+	b.WriteByte('\n')
+	for _, d := range c.Details {
+		fmt.Fprintf(&b, "  %s\n", d)
+	}
+	if c.Next != "" {
+		fmt.Fprintf(&b, "%s\n", c.Next)
+	}
+	return b.String()
+}
+
+func collectionTools() []*Tool {
+	return []*Tool{
+		define(Tool{
+			Name: "list_collections", Title: "List collections", Toolset: ToolsetCollections,
+			Description: "List collections, optionally in one workspace (name or ID) or with an exact name. " +
+				"Returns name and UID; call get_collection for the requests inside.",
+			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+		}, listCollections),
+		define(Tool{
+			Name: "get_collection", Title: "Show a collection", Toolset: ToolsetCollections,
+			Description: "Show a collection as an outline of folders and requests (method, URL), bounded by depth and " +
+				"limit with a cursor to continue; or, with request=<name, Folder/Name or ID>, that one request in full " +
+				"(headers, body, auth, tests). Accepts the collection's name, ID or UID.",
+			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+		}, getCollection),
+		define(Tool{
+			Name: "create_collection", Title: "Create a collection", Toolset: ToolsetCollections,
+			Description: "Create a collection in a workspace from a simple list of requests (name, method, url, " +
+				"optional folder path, headers, body). Returns the new UID.",
+			Hints: Hints{OpenWorld: true},
+		}, createCollection),
+		define(Tool{
+			Name: "update_collection", Title: "Update a collection", Toolset: ToolsetCollections,
+			Description: "Rename a collection, change its description, set or remove collection variables, or replace " +
+				"its auth. Only the parts given change; requests are untouched.",
+			Hints: Hints{Idempotent: true, OpenWorld: true},
+		}, updateCollection),
+		define(Tool{
+			Name: "delete_collection", Title: "Delete a collection", Toolset: ToolsetCollections,
+			Description: "Delete a collection for good. Without confirm=true it only previews what would be deleted.",
+			Hints:       Hints{Destructive: true, Idempotent: true, OpenWorld: true},
+		}, deleteCollection),
+	}
+}
+
+func listCollections(ctx context.Context, env *Env, args listCollectionsArgs) (CollectionList, error) {
+	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	if err != nil {
+		return CollectionList{}, err
+	}
+	limit := args.Limit
+	if limit == 0 {
+		limit = 50
+	}
+	opts := api.ListCollectionsOptions{Workspace: ws, Name: args.Name, Limit: limit}
+	if args.Name != "" {
+		opts.Limit = 0
+	}
+	page, err := env.Client.ListCollectionsPage(ctx, opts, args.Cursor)
+	if err != nil {
+		return CollectionList{}, fmt.Errorf("list collections: %w", err)
+	}
+	out := CollectionList{Items: make([]CollectionRow, 0, len(page.Items)), NextCursor: page.Next}
+	if page.Total != nil {
+		out.Total = *page.Total
+	}
+	for _, c := range page.Items {
+		row := CollectionRow{Name: c.Name, UID: c.UID}
+		if !c.UpdatedAt.IsZero() {
+			row.UpdatedAt = ts(c.UpdatedAt)
+		}
+		if c.Fork != nil {
+			row.ForkOf = c.Fork.From
+		}
+		out.Items = append(out.Items, row)
+	}
+	return out, nil
+}
+
+// resolveCollection turns a name, ID or UID into a UID: an ID costs nothing, an exact name one call, any other
+// name one cached listing.
+func resolveCollection(ctx context.Context, env *Env, query string) (string, error) {
+	q := strings.TrimSpace(query)
+	if looksLikeID(q) {
+		return q, nil
+	}
+	if q == "" {
+		return "", Invalid("argument \"collection\" is required")
+	}
+	exact, err := env.Client.ListCollectionsPage(cached(ctx), api.ListCollectionsOptions{Name: q}, "")
+	if err == nil && len(exact.Items) == 1 {
+		return exact.Items[0].UID, nil
+	}
+	all, err := api.Collect(cached(ctx), env.Client.CollectionsPager(api.ListCollectionsOptions{}, "", api.Bound{PageSize: api.DefaultCollectionPage, MaxPages: 20}))
+	if err != nil {
+		return "", fmt.Errorf("list collections to find %q: %w", q, err)
+	}
+	c, err := match("collection", q, all, func(c api.CollectionSummary) ref { return ref{Name: c.Name, ID: c.ID, UID: c.UID} })
+	if err != nil {
+		return "", err
+	}
+	return c.UID, nil
+}
+
+func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (CollectionView, error) {
+	uid, err := resolveCollection(ctx, env, args.Collection)
+	if err != nil {
+		return CollectionView{}, err
+	}
+	col, err := env.Client.GetCollection(ctx, uid, api.GetCollectionOptions{})
+	if err != nil {
+		return CollectionView{}, fmt.Errorf("get collection %s: %w", uid, err)
+	}
+	view := CollectionView{Name: col.Info.Name, UID: firstNonEmpty(col.Info.UID, uid), Description: clip(col.Info.Description.Text(), 500)}
+	type entry struct {
+		parents []string
+		item    *api.Item
+	}
+	var all []entry
+	_ = col.Walk(func(parents []string, it *api.Item) error {
+		if it.IsFolder() {
+			view.Folders++
+		} else {
+			view.Requests++
+		}
+		all = append(all, entry{parents: slices.Clone(parents), item: it})
+		return nil
+	})
+	if args.Request != "" {
+		var reqs []entry
+		for _, e := range all {
+			if !e.item.IsFolder() {
+				reqs = append(reqs, e)
+			}
+		}
+		hit, err := match("request", args.Request, reqs, func(e entry) ref {
+			name := e.item.Name
+			if p := strings.Join(e.parents, "/"); p != "" && strings.Contains(args.Request, "/") {
+				name = p + "/" + name
+			}
+			return ref{Name: name, ID: e.item.ID, UID: e.item.UID}
+		})
+		if err != nil {
+			return CollectionView{}, err
+		}
+		view.Request = requestDetail(hit.parents, hit.item)
+		return view, nil
+	}
+	depth := args.Depth
+	if depth == 0 {
+		depth = 4
+	}
+	limit := args.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	var rows []OutlineRow
+	for _, e := range all {
+		if len(e.parents) >= depth {
+			continue
+		}
+		row := OutlineRow{Path: strings.Join(e.parents, "/"), Name: e.item.Name, ID: e.item.ID}
+		if e.item.IsFolder() {
+			row.Folder = true
+			if len(e.parents)+1 >= depth {
+				row.Requests = countRequests(e.item.Item)
+			}
+		} else if r := e.item.Request; r != nil {
+			row.Method = firstNonEmpty(r.Method, http.MethodGet)
+			row.URL = clip(r.URL.String(), 160)
+		}
+		rows = append(rows, row)
+	}
+	page, err := localPage(rows, args.Cursor, limit)
+	if err != nil {
+		return CollectionView{}, err
+	}
+	view.Items, view.NextCursor = page.Items, page.NextCursor
+	return view, nil
+}
+
+func countRequests(items []api.Item) int {
+	n := 0
+	for i := range items {
+		if items[i].IsFolder() {
+			n += countRequests(items[i].Item)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+const maxBodyShown = 4000
+
+func requestDetail(parents []string, it *api.Item) *RequestDetail {
+	d := &RequestDetail{ID: it.ID, Path: strings.Join(append(slices.Clone(parents), it.Name), "/")}
+	if r := it.Request; r != nil {
+		d.Method = firstNonEmpty(r.Method, http.MethodGet)
+		d.URL = r.URL.String()
+		for _, h := range r.Header {
+			v := h.Value
+			if looksSecret(h.Key, "", false) && !strings.HasPrefix(strings.TrimPrefix(v, "Bearer "), "{{") {
+				v = masked
+			}
+			line := h.Key + ": " + v
+			if h.Disabled {
+				line += " (disabled)"
+			}
+			d.Headers = append(d.Headers, line)
+		}
+		if b := r.Body; b != nil {
+			d.BodyMode = b.Mode
+			d.Body = b.Raw
+			if d.Body == "" && b.Mode != "" && b.Mode != "raw" {
+				d.Body = string(bodyPart(b))
+			}
+			if len(d.Body) > maxBodyShown {
+				d.Body = d.Body[:maxBodyShown] + fmt.Sprintf("\n[body truncated: %d of %d bytes]", maxBodyShown, len(d.Body))
+			}
+		}
+		if r.Auth != nil {
+			d.Auth = r.Auth.Type
+		}
+		d.Description = clip(r.Description.Text(), 1000)
+	}
+	if d.Description == "" {
+		d.Description = clip(it.Description.Text(), 1000)
+	}
+	for _, ev := range it.Event {
+		if ev.Listen == "test" && ev.Script != nil {
+			for _, line := range ev.Script.Exec {
+				if strings.TrimSpace(line) != "" && len(d.Tests) < 40 {
+					d.Tests = append(d.Tests, line)
+				}
+			}
+		}
+	}
+	return d
+}
+
+func bodyPart(b *api.Body) json.RawMessage {
+	switch b.Mode {
+	case "urlencoded":
+		return b.URLEncoded
+	case "formdata":
+		return b.FormData
+	case "graphql":
+		return b.GraphQL
+	case "file":
+		return b.File
+	}
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func createCollection(ctx context.Context, env *Env, args createCollectionArgs) (Change, error) {
+	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	if err != nil {
+		return Change{}, err
+	}
+	col := &api.Collection{Info: api.Info{Name: args.Name, Schema: api.SchemaV21}}
+	if args.Description != "" {
+		col.Info.Description = api.NewDescription(args.Description)
+	}
+	for i, nr := range args.Requests {
+		if strings.TrimSpace(nr.Name) == "" || strings.TrimSpace(nr.URL) == "" {
+			return Change{}, Invalid(fmt.Sprintf("requests[%d] needs a name and a url", i))
+		}
+		item := api.Item{Name: nr.Name, Request: &api.Request{
+			Method: strings.ToUpper(firstNonEmpty(nr.Method, http.MethodGet)),
+			URL:    &api.URL{Raw: nr.URL},
+		}}
+		for _, k := range sortedKeys(nr.Headers) {
+			item.Request.Header = append(item.Request.Header, api.Header{Key: k, Value: nr.Headers[k]})
+		}
+		if nr.Body != "" {
+			item.Request.Body = &api.Body{Mode: "raw", Raw: nr.Body}
+			if json.Valid([]byte(nr.Body)) {
+				item.Request.Body.Options = json.RawMessage(`{"raw":{"language":"json"}}`)
+			}
+		}
+		if nr.Description != "" {
+			item.Request.Description = api.NewDescription(nr.Description)
+		}
+		insertItem(&col.Item, splitPath(nr.Folder), item)
+	}
+	ref, err := env.Client.CreateCollection(ctx, ws, col)
+	if err != nil {
+		return Change{}, fmt.Errorf("create collection %q: %w", args.Name, err)
+	}
+	return Change{Done: true, Action: "created collection", Name: firstNonEmpty(ref.Name, args.Name), UID: ref.UID,
+		Details: []string{plural(len(args.Requests), "request", "requests")},
+		Next:    "get_collection shows its outline"}, nil
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for part := range strings.SplitSeq(p, "/") {
+		if s := strings.TrimSpace(part); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// insertItem puts item under the folder path, creating folders as needed.
+func insertItem(items *[]api.Item, path []string, item api.Item) {
+	if len(path) == 0 {
+		*items = append(*items, item)
+		return
+	}
+	for i := range *items {
+		f := &(*items)[i]
+		if f.IsFolder() && f.Name == path[0] {
+			insertItem(&f.Item, path[1:], item)
+			return
+		}
+	}
+	*items = append(*items, api.Item{Name: path[0], Item: []api.Item{}})
+	last := &(*items)[len(*items)-1]
+	insertItem(&last.Item, path[1:], item)
+}
+
+func updateCollection(ctx context.Context, env *Env, args updateCollectionArgs) (Change, error) {
+	uid, err := resolveCollection(ctx, env, args.Collection)
+	if err != nil {
+		return Change{}, err
+	}
+	var patch api.CollectionPatch
+	var details []string
+	if args.Name != "" || args.Description != nil {
+		patch.Info = &api.PatchInfo{Name: args.Name}
+		if args.Name != "" {
+			details = append(details, "name → "+args.Name)
+		}
+		if args.Description != nil {
+			patch.Info.Description = *args.Description
+			details = append(details, "description updated")
+		}
+	}
+	if len(args.Variables) > 0 || len(args.Unset) > 0 {
+		col, err := env.Client.GetCollection(ctx, uid, api.GetCollectionOptions{})
+		if err != nil {
+			return Change{}, fmt.Errorf("get collection %s: %w", uid, err)
+		}
+		if patch.Info != nil && patch.Info.Name == "" {
+			patch.Info.Name = col.Info.Name
+		}
+		vars := slices.Clone(col.Variable)
+		for _, k := range args.Unset {
+			n := len(vars)
+			vars = slices.DeleteFunc(vars, func(v api.Variable) bool { return v.Key == k })
+			if n == len(vars) {
+				return Change{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("collection has no variable %q", k),
+					Candidates: varCandidates(col.Variable, k), Hint: "unset only existing keys"}
+			}
+			details = append(details, "unset variable "+k)
+		}
+		for _, k := range sortedKeys(args.Variables) {
+			i := slices.IndexFunc(vars, func(v api.Variable) bool { return v.Key == k })
+			nv := api.NewVariable(k, args.Variables[k])
+			if i >= 0 {
+				vars[i].Value = nv.Value
+				details = append(details, "set variable "+k)
+			} else {
+				vars = append(vars, nv)
+				details = append(details, "add variable "+k)
+			}
+		}
+		if vars == nil {
+			vars = []api.Variable{}
+		}
+		patch.Variable = vars
+	}
+	if args.AuthType != "" {
+		auth, err := buildAuth(args.AuthType, args.Auth)
+		if err != nil {
+			return Change{}, err
+		}
+		patch.Auth = auth
+		details = append(details, "auth → "+args.AuthType)
+	}
+	if len(details) == 0 {
+		return Change{}, Invalid("nothing to update: give name, description, variables, unset_variables or auth_type")
+	}
+	ref, err := env.Client.PatchCollection(ctx, uid, patch)
+	if err != nil {
+		return Change{}, fmt.Errorf("update collection %s: %w", uid, err)
+	}
+	return Change{Done: true, Action: "updated collection", Name: ref.Name, UID: uid, Details: details}, nil
+}
+
+func varCandidates(vars []api.Variable, key string) []Candidate {
+	keys := make([]string, 0, len(vars))
+	for _, v := range vars {
+		keys = append(keys, v.Key)
+	}
+	var out []Candidate
+	for _, k := range closest(key, keys, 3) {
+		out = append(out, Candidate{Name: k})
+	}
+	return out
+}
+
+func buildAuth(typ string, attrs map[string]string) (*api.Auth, error) {
+	a := &api.Auth{Type: typ}
+	if typ == "noauth" {
+		return a, nil
+	}
+	allowed := map[string][]string{"bearer": {"token"}, "apikey": {"key", "value", "in"}, "basic": {"username", "password"}}[typ]
+	var list []api.AuthAttribute
+	for _, k := range sortedKeys(attrs) {
+		if !slices.Contains(allowed, k) {
+			return nil, Invalid(fmt.Sprintf("auth attribute %q does not apply to %s auth; use %s", k, typ, strings.Join(allowed, ", ")))
+		}
+		v, _ := json.Marshal(attrs[k])
+		list = append(list, api.AuthAttribute{Key: k, Value: v, Type: "string"})
+	}
+	if len(list) == 0 {
+		return nil, Invalid(fmt.Sprintf("%s auth needs attributes: %s", typ, strings.Join(allowed, ", ")))
+	}
+	if err := a.SetAttributes(list); err != nil {
+		return nil, fmt.Errorf("build auth: %w", err)
+	}
+	return a, nil
+}
+
+func deleteCollection(ctx context.Context, env *Env, args deleteCollectionArgs) (Change, error) {
+	uid, err := resolveCollection(ctx, env, args.Collection)
+	if err != nil {
+		return Change{}, err
+	}
+	if !args.Confirm {
+		col, err := env.Client.GetCollection(ctx, uid, api.GetCollectionOptions{})
+		if err != nil {
+			return Change{}, fmt.Errorf("get collection %s: %w", uid, err)
+		}
+		reqs := 0
+		_ = col.Walk(func(_ []string, it *api.Item) error {
+			if !it.IsFolder() {
+				reqs++
+			}
+			return nil
+		})
+		return Change{Action: "delete collection", Name: col.Info.Name, UID: uid,
+			Details: []string{fmt.Sprintf("would delete %s and everything in it; this cannot be undone", plural(reqs, "request", "requests"))},
+			Next:    "call again with confirm=true to delete"}, nil
+	}
+	ref, err := env.Client.DeleteCollection(ctx, uid)
+	if err != nil {
+		return Change{}, fmt.Errorf("delete collection %s: %w", uid, err)
+	}
+	return Change{Done: true, Action: "deleted collection", Name: args.Collection, UID: firstNonEmpty(ref.UID, uid)}, nil
+}

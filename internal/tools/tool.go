@@ -1,0 +1,91 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// Toolset groups tools that serve one area of Postman; adapters enable or hide whole toolsets.
+type Toolset string
+
+const (
+	ToolsetAccount      Toolset = "account"
+	ToolsetWorkspaces   Toolset = "workspaces"
+	ToolsetCollections  Toolset = "collections"
+	ToolsetEnvironments Toolset = "environments"
+	ToolsetMonitors     Toolset = "monitors"
+	ToolsetMocks        Toolset = "mocks"
+)
+
+// Hints are the behaviour annotations every tool states explicitly (MCP's defaults would call every tool
+// destructive and open-world, so none is left to a default).
+type Hints struct {
+	ReadOnly    bool // does not change anything in Postman
+	Destructive bool // may delete or overwrite data that cannot be recovered
+	Idempotent  bool // calling twice with the same arguments has no extra effect
+	OpenWorld   bool // talks to a system outside this process (Postman's API)
+}
+
+// Result is what a tool returns: a typed value that is also its own compact text rendering.
+// Adapters send the value as structured data and Text() to readers that want prose.
+type Result interface {
+	Text() string
+}
+
+// Tool is one operation, defined once and served by every adapter (MCP, Slack, CLI).
+type Tool struct {
+	Name        string
+	Title       string
+	Description string
+	Toolset     Toolset
+	Hints       Hints
+	// InputSchema and OutputSchema are JSON Schemas derived from the argument and result types.
+	InputSchema  json.RawMessage
+	OutputSchema json.RawMessage
+
+	argsType reflect.Type
+	run      func(ctx context.Context, env *Env, raw json.RawMessage) (Result, error)
+}
+
+// Call decodes raw arguments, runs the tool and returns its result. Every failure a caller can act on is an
+// *Error (see AsError); anything else is a bug.
+func (t *Tool) Call(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
+	if env == nil || env.Client == nil {
+		return nil, &Error{Kind: KindUnauthorized, Message: "no Postman API key is configured", Hint: "set POSTMAN_API_KEY (or log in) and try again"}
+	}
+	return t.run(ctx, env, raw)
+}
+
+// Args returns the argument type, for adapters that build arguments from other input (Slack commands).
+func (t *Tool) Args() reflect.Type { return t.argsType }
+
+// define builds a Tool from its metadata and a typed handler. Schema derivation errors are programming errors
+// and panic at catalogue construction, which the catalogue test exercises.
+func define[A any, R Result](meta Tool, run func(ctx context.Context, env *Env, args A) (R, error)) *Tool {
+	in, err := schemaFor(reflect.TypeFor[A]())
+	if err != nil {
+		panic(fmt.Sprintf("tool %s: input schema: %v", meta.Name, err))
+	}
+	out, err := schemaFor(reflect.TypeFor[R]())
+	if err != nil {
+		panic(fmt.Sprintf("tool %s: output schema: %v", meta.Name, err))
+	}
+	t := meta
+	t.InputSchema = in
+	t.OutputSchema = out
+	t.argsType = reflect.TypeFor[A]()
+	t.run = func(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
+		args, err := decodeArgs[A](raw)
+		if err != nil {
+			return nil, err
+		}
+		res, err := run(ctx, env, args)
+		if err != nil {
+			return nil, classify(err)
+		}
+		return res, nil
+	}
+	return &t
+}
