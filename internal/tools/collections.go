@@ -61,7 +61,7 @@ type OutlineRow struct {
 	URL    string `json:"url,omitempty"`
 	ID     string `json:"id,omitempty"`
 	// Requests counts the requests below a folder that is not expanded (deeper than depth).
-	Requests int `json:"requests,omitempty"`
+	Requests int  `json:"requests,omitempty"`
 	Folder   bool `json:"folder,omitempty"`
 }
 

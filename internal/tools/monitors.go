@@ -466,7 +466,7 @@ func failuresOf(run api.MonitorRun) ([]Failure, int) {
 	}
 	for _, raw := range run.Failures {
 		var fl struct {
-			ExecutionID int64  `json:"executionId"`
+			ExecutionID int64 `json:"executionId"`
 			Item        struct{ Name string }
 			Source      struct{ Name string }
 			Name        string `json:"name"`
@@ -697,4 +697,3 @@ func deleteMonitor(ctx context.Context, env *Env, args deleteMonitorArgs) (Chang
 	}
 	return Change{Done: true, Action: "deleted monitor", Name: args.Monitor, UID: firstNonEmpty(ref.UID, uid)}, nil
 }
-
