@@ -16,7 +16,6 @@ type Account struct {
 	UserID   int64    `json:"user_id"`
 	Username string   `json:"username"`
 	FullName string   `json:"full_name,omitempty"`
-	Email    string   `json:"email,omitempty"`
 	TeamID   int64    `json:"team_id,omitempty"`
 	TeamName string   `json:"team_name,omitempty"`
 	Roles    []string `json:"roles,omitempty"`
@@ -38,7 +37,7 @@ type RateBudget struct {
 	Limit          int       `json:"limit"`
 	Remaining      int       `json:"remaining"`
 	WindowSeconds  int       `json:"window_seconds"`
-	ResetAt        time.Time `json:"reset_at,omitzero"`
+	ResetAt        string    `json:"reset_at,omitempty"`
 	Queued         int       `json:"queued"`
 	MonthRemaining int64     `json:"month_remaining,omitempty"`
 	QuotaExhausted bool      `json:"quota_exhausted,omitempty"`
@@ -68,8 +67,8 @@ func (a Account) Text() string {
 	}
 	if r := a.Rate; r != nil {
 		fmt.Fprintf(&b, "Rate window: %d of %d left per %ds", r.Remaining, r.Limit, r.WindowSeconds)
-		if !r.ResetAt.IsZero() {
-			fmt.Fprintf(&b, ", resets %s", r.ResetAt.UTC().Format("15:04:05 UTC"))
+		if r.ResetAt != "" {
+			fmt.Fprintf(&b, ", resets %s", r.ResetAt)
 		}
 		fmt.Fprintf(&b, "; %d queued; %d × 429 so far", r.Queued, r.Count429)
 		if r.QuotaExhausted {
@@ -84,11 +83,10 @@ func accountTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name:    "get_account",
-			Title:   "Who am I and what's left of the API budget",
+			Title:   "Account and API budget",
 			Toolset: ToolsetAccount,
-			Description: "Show the Postman user and team the API key belongs to, this month's Postman API call usage " +
-				"against the plan's quota, and the live per-minute rate budget. Use it to check which account you act as " +
-				"or why calls are slow or refused. Costs one API call.",
+			Description: "Show the user and team the API key belongs to, this month's API calls against the quota, and the " +
+				"live rate budget. Use it to check who you act as, or why calls are slow or refused.",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getAccount),
 	}
@@ -100,7 +98,7 @@ func getAccount(ctx context.Context, env *Env, _ getAccountArgs) (Account, error
 		return Account{}, fmt.Errorf("get account: %w", err)
 	}
 	a := Account{
-		UserID: me.User.ID, Username: me.User.Username, FullName: me.User.FullName, Email: me.User.Email,
+		UserID: me.User.ID, Username: me.User.Username, FullName: me.User.FullName,
 		TeamID: me.User.TeamID, TeamName: me.User.TeamName, Roles: me.User.Roles,
 	}
 	if op, ok := me.Operation(api.OperationAPIUsage); ok {
@@ -109,8 +107,11 @@ func getAccount(ctx context.Context, env *Env, _ getAccountArgs) (Account, error
 	if env.Budget != nil {
 		s := env.Budget()
 		a.Rate = &RateBudget{
-			Limit: s.Limit, Remaining: s.Remaining, WindowSeconds: int(s.Window / time.Second), ResetAt: s.ResetAt,
+			Limit: s.Limit, Remaining: s.Remaining, WindowSeconds: int(s.Window / time.Second),
 			Queued: s.QueuedInteractive + s.QueuedBackground, QuotaExhausted: s.QuotaExhausted, Count429: s.Count429,
+		}
+		if !s.ResetAt.IsZero() {
+			a.Rate.ResetAt = s.ResetAt.UTC().Format("15:04:05 UTC")
 		}
 		if s.MonthRemaining >= 0 {
 			a.Rate.MonthRemaining = s.MonthRemaining

@@ -12,10 +12,10 @@ import (
 )
 
 type listCollectionsArgs struct {
-	Workspace string `json:"workspace,omitempty" desc:"workspace name or ID"`
+	Workspace string `json:"workspace,omitempty" desc:"name or ID"`
 	Name      string `json:"name,omitempty" desc:"exact collection name"`
 	Limit     int    `json:"limit,omitempty" min:"1" max:"100" desc:"page size, default 50"`
-	Cursor    string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+	Cursor    string `json:"cursor,omitempty" desc:"from next_cursor"`
 }
 
 // CollectionRow is one listed collection.
@@ -46,11 +46,11 @@ func (l CollectionList) Text() string {
 }
 
 type getCollectionArgs struct {
-	Collection string `json:"collection" desc:"collection name, ID or UID"`
-	Request    string `json:"request,omitempty" desc:"name, Folder/Name path or ID of one request to show in full"`
+	Collection string `json:"collection" desc:"name, ID or UID"`
+	Request    string `json:"request,omitempty" desc:"one request in full: name, Folder/Name or ID"`
 	Depth      int    `json:"depth,omitempty" min:"1" max:"20" desc:"folder levels to expand, default 4"`
 	Limit      int    `json:"limit,omitempty" min:"1" max:"500" desc:"outline rows per page, default 100"`
-	Cursor     string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+	Cursor     string `json:"cursor,omitempty" desc:"from next_cursor"`
 }
 
 // OutlineRow is a folder or a request in a collection outline.
@@ -141,35 +141,35 @@ func boolInt(b bool) int {
 }
 
 type createCollectionArgs struct {
-	Workspace   string       `json:"workspace" desc:"workspace name or ID to create it in"`
+	Workspace   string       `json:"workspace" desc:"name or ID"`
 	Name        string       `json:"name"`
 	Description string       `json:"description,omitempty"`
-	Requests    []newRequest `json:"requests,omitempty" desc:"requests to add; folder groups them"`
+	Requests    []newRequest `json:"requests,omitempty"`
 }
 
 type newRequest struct {
 	Name        string            `json:"name"`
 	Method      string            `json:"method,omitempty" desc:"default GET"`
 	URL         string            `json:"url"`
-	Folder      string            `json:"folder,omitempty" desc:"folder path, e.g. Users/Admin"`
+	Folder      string            `json:"folder,omitempty" desc:"e.g. Users/Admin"`
 	Headers     map[string]string `json:"headers,omitempty"`
-	Body        string            `json:"body,omitempty" desc:"raw body; JSON is detected"`
+	Body        string            `json:"body,omitempty"`
 	Description string            `json:"description,omitempty"`
 }
 
 type updateCollectionArgs struct {
-	Collection  string            `json:"collection" desc:"collection name, ID or UID"`
-	Name        string            `json:"name,omitempty" desc:"new name"`
-	Description *string           `json:"description,omitempty" desc:"new description"`
-	Variables   map[string]string `json:"variables,omitempty" desc:"collection variables to set"`
-	Unset       []string          `json:"unset_variables,omitempty" desc:"collection variable keys to remove"`
-	AuthType    string            `json:"auth_type,omitempty" enum:"noauth,bearer,apikey,basic" desc:"replace the collection auth"`
-	Auth        map[string]string `json:"auth,omitempty" desc:"auth attributes, e.g. token, or key/value/in, or username/password"`
+	Collection  string            `json:"collection" desc:"name, ID or UID"`
+	Name        string            `json:"name,omitempty"`
+	Description *string           `json:"description,omitempty"`
+	Variables   map[string]string `json:"variables,omitempty"`
+	Unset       []string          `json:"unset_variables,omitempty"`
+	AuthType    string            `json:"auth_type,omitempty" enum:"noauth,bearer,apikey,basic"`
+	Auth        map[string]string `json:"auth,omitempty" desc:"token | key,value,in | username,password"`
 }
 
 type deleteCollectionArgs struct {
-	Collection string `json:"collection" desc:"collection name, ID or UID"`
-	Confirm    bool   `json:"confirm,omitempty" desc:"true to delete; otherwise only a preview"`
+	Collection string `json:"collection" desc:"name, ID or UID"`
+	Confirm    bool   `json:"confirm,omitempty" desc:"true deletes; else preview"`
 }
 
 // Change is the outcome of a write, or its preview when nothing was written.
@@ -179,7 +179,6 @@ type Change struct {
 	Name    string   `json:"name"`
 	UID     string   `json:"uid,omitempty"`
 	Details []string `json:"details,omitempty"`
-	Next    string   `json:"next,omitempty"`
 }
 
 func (c Change) Text() string {
@@ -196,9 +195,6 @@ func (c Change) Text() string {
 	for _, d := range c.Details {
 		fmt.Fprintf(&b, "  %s\n", d)
 	}
-	if c.Next != "" {
-		fmt.Fprintf(&b, "%s\n", c.Next)
-	}
 	return b.String()
 }
 
@@ -206,32 +202,30 @@ func collectionTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_collections", Title: "List collections", Toolset: ToolsetCollections,
-			Description: "List collections, optionally in one workspace (name or ID) or with an exact name. " +
-				"Returns name and UID; call get_collection for the requests inside.",
+			Description: "List collections, optionally in one workspace or with an exact name; get_collection shows the " +
+				"requests inside.",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listCollections),
 		define(Tool{
 			Name: "get_collection", Title: "Show a collection", Toolset: ToolsetCollections,
-			Description: "Show a collection as an outline of folders and requests (method, URL), bounded by depth and " +
-				"limit with a cursor to continue; or, with request=<name, Folder/Name or ID>, that one request in full " +
-				"(headers, body, auth, tests). Accepts the collection's name, ID or UID.",
+			Description: "Show a collection as an outline of folders and requests (method, URL), bounded by depth and limit " +
+				"with a cursor; or, with request, one request in full (headers, body, auth, tests).",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getCollection),
 		define(Tool{
 			Name: "create_collection", Title: "Create a collection", Toolset: ToolsetCollections,
-			Description: "Create a collection in a workspace from a simple list of requests (name, method, url, " +
-				"optional folder path, headers, body). Returns the new UID.",
+			Description: "Create a collection from a simple list of requests (name, method, url, optional folder, headers, body).",
 			Hints: Hints{OpenWorld: true},
 		}, createCollection),
 		define(Tool{
 			Name: "update_collection", Title: "Update a collection", Toolset: ToolsetCollections,
-			Description: "Rename a collection, change its description, set or remove collection variables, or replace " +
-				"its auth. Only the parts given change; requests are untouched.",
+			Description: "Rename a collection, change its description, set or remove its variables, or replace its auth. " +
+				"Only the parts given change.",
 			Hints: Hints{Idempotent: true, OpenWorld: true},
 		}, updateCollection),
 		define(Tool{
 			Name: "delete_collection", Title: "Delete a collection", Toolset: ToolsetCollections,
-			Description: "Delete a collection for good. Without confirm=true it only previews what would be deleted.",
+			Description: "Delete a collection for good; without confirm=true it only previews.",
 			Hints:       Hints{Destructive: true, Idempotent: true, OpenWorld: true},
 		}, deleteCollection),
 	}
@@ -492,8 +486,7 @@ func createCollection(ctx context.Context, env *Env, args createCollectionArgs) 
 		return Change{}, fmt.Errorf("create collection %q: %w", args.Name, err)
 	}
 	return Change{Done: true, Action: "created collection", Name: firstNonEmpty(ref.Name, args.Name), UID: ref.UID,
-		Details: []string{plural(len(args.Requests), "request", "requests")},
-		Next:    "get_collection shows its outline"}, nil
+		Details: []string{plural(len(args.Requests), "request", "requests"), "get_collection shows its outline"}}, nil
 }
 
 func splitPath(p string) []string {
@@ -646,8 +639,7 @@ func deleteCollection(ctx context.Context, env *Env, args deleteCollectionArgs) 
 			return nil
 		})
 		return Change{Action: "delete collection", Name: col.Info.Name, UID: uid,
-			Details: []string{fmt.Sprintf("would delete %s and everything in it; this cannot be undone", plural(reqs, "request", "requests"))},
-			Next:    "call again with confirm=true to delete"}, nil
+			Details: []string{fmt.Sprintf("would delete %s and everything in it; this cannot be undone", plural(reqs, "request", "requests")), "call again with confirm=true to delete"}}, nil
 	}
 	ref, err := env.Client.DeleteCollection(ctx, uid)
 	if err != nil {

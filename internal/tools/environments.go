@@ -11,9 +11,9 @@ import (
 )
 
 type listEnvironmentsArgs struct {
-	Workspace string `json:"workspace,omitempty" desc:"workspace name or ID"`
+	Workspace string `json:"workspace,omitempty" desc:"name or ID"`
 	Limit     int    `json:"limit,omitempty" min:"1" max:"200" desc:"page size, default 50"`
-	Cursor    string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+	Cursor    string `json:"cursor,omitempty" desc:"from next_cursor"`
 }
 
 // EnvironmentRow is one listed environment.
@@ -39,7 +39,7 @@ func (l EnvironmentList) Text() string {
 }
 
 type getEnvironmentArgs struct {
-	Environment string `json:"environment" desc:"environment name, ID or UID"`
+	Environment string `json:"environment" desc:"name, ID or UID"`
 	Key         string `json:"key,omitempty" desc:"show only this variable"`
 	Reveal      bool   `json:"reveal,omitempty" desc:"show secret values in clear"`
 }
@@ -82,16 +82,16 @@ func (v EnvironmentView) Text() string {
 }
 
 type setEnvVarsArgs struct {
-	Environment string            `json:"environment" desc:"environment name, ID or UID"`
-	Set         map[string]string `json:"set" desc:"variables to set, key to value"`
-	Secret      []string          `json:"secret,omitempty" desc:"keys to store as secret type"`
-	DryRun      bool              `json:"dry_run,omitempty" desc:"only show the diff"`
+	Environment string            `json:"environment" desc:"name, ID or UID"`
+	Set         map[string]string `json:"set" desc:"key: value"`
+	Secret      []string          `json:"secret,omitempty" desc:"keys stored as secret"`
+	DryRun      bool              `json:"dry_run,omitempty" desc:"preview only"`
 }
 
 type unsetEnvVarsArgs struct {
-	Environment string   `json:"environment" desc:"environment name, ID or UID"`
-	Keys        []string `json:"keys" desc:"variable keys to remove"`
-	DryRun      bool     `json:"dry_run,omitempty" desc:"only show the diff"`
+	Environment string   `json:"environment" desc:"name, ID or UID"`
+	Keys        []string `json:"keys"`
+	DryRun      bool     `json:"dry_run,omitempty" desc:"preview only"`
 }
 
 // EnvDiff is a change of environment variables: applied, or a preview with dry_run.
@@ -133,15 +133,15 @@ func (d EnvDiff) Text() string {
 }
 
 type createEnvironmentArgs struct {
-	Workspace string            `json:"workspace" desc:"workspace name or ID"`
+	Workspace string            `json:"workspace" desc:"name or ID"`
 	Name      string            `json:"name"`
 	Variables map[string]string `json:"variables,omitempty"`
-	Secret    []string          `json:"secret,omitempty" desc:"keys to store as secret type"`
+	Secret    []string          `json:"secret,omitempty" desc:"keys stored as secret"`
 }
 
 type deleteEnvironmentArgs struct {
-	Environment string `json:"environment" desc:"environment name, ID or UID"`
-	Confirm     bool   `json:"confirm,omitempty" desc:"true to delete; otherwise only a preview"`
+	Environment string `json:"environment" desc:"name, ID or UID"`
+	Confirm     bool   `json:"confirm,omitempty" desc:"true deletes; else preview"`
 }
 
 func environmentTools() []*Tool {
@@ -170,12 +170,12 @@ func environmentTools() []*Tool {
 		}, unsetEnvironmentVariables),
 		define(Tool{
 			Name: "create_environment", Title: "Create an environment", Toolset: ToolsetEnvironments,
-			Description: "Create an environment in a workspace with the given variables; keys listed in secret are stored as secret type.",
+			Description: "Create an environment with the given variables; keys listed in secret are stored as secrets.",
 			Hints:       Hints{OpenWorld: true},
 		}, createEnvironment),
 		define(Tool{
 			Name: "delete_environment", Title: "Delete an environment", Toolset: ToolsetEnvironments,
-			Description: "Delete an environment for good. Without confirm=true it only previews what would be deleted.",
+			Description: "Delete an environment for good; without confirm=true it only previews.",
 			Hints:       Hints{Destructive: true, Idempotent: true, OpenWorld: true},
 		}, deleteEnvironment),
 	}
@@ -409,8 +409,7 @@ func deleteEnvironment(ctx context.Context, env *Env, args deleteEnvironmentArgs
 			return Change{}, fmt.Errorf("get environment %s: %w", id, err)
 		}
 		return Change{Action: "delete environment", Name: e.Name, UID: e.UIDOf(),
-			Details: []string{fmt.Sprintf("would delete %s; this cannot be undone", plural(len(e.Values), "variable", "variables"))},
-			Next:    "call again with confirm=true to delete"}, nil
+			Details: []string{fmt.Sprintf("would delete %s; this cannot be undone", plural(len(e.Values), "variable", "variables")), "call again with confirm=true to delete"}}, nil
 	}
 	ref, err := env.Client.DeleteEnvironment(ctx, id)
 	if err != nil {

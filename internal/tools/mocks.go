@@ -9,9 +9,9 @@ import (
 )
 
 type listMocksArgs struct {
-	Workspace string `json:"workspace,omitempty" desc:"workspace name or ID"`
+	Workspace string `json:"workspace,omitempty" desc:"name or ID"`
 	Limit     int    `json:"limit,omitempty" min:"1" max:"200" desc:"page size, default 50"`
-	Cursor    string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+	Cursor    string `json:"cursor,omitempty" desc:"from next_cursor"`
 }
 
 // MockRow is one mock server.
@@ -59,7 +59,7 @@ func (l MockList) Text() string {
 }
 
 type getMockArgs struct {
-	Mock string `json:"mock" desc:"mock server name, ID or UID"`
+	Mock string `json:"mock" desc:"name, ID or UID"`
 }
 
 func mockTools() []*Tool {

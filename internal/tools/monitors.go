@@ -13,11 +13,11 @@ import (
 )
 
 type listMonitorsArgs struct {
-	Workspace  string `json:"workspace,omitempty" desc:"workspace name or ID"`
+	Workspace  string `json:"workspace,omitempty" desc:"name or ID"`
 	ActiveOnly bool   `json:"active_only,omitempty"`
-	Status     *bool  `json:"status,omitempty" desc:"fetch each monitor's last run, default true (one extra call per monitor)"`
+	Status     *bool  `json:"status,omitempty" desc:"include last run, default true"`
 	Limit      int    `json:"limit,omitempty" min:"1" max:"25" desc:"page size, default 10"`
-	Cursor     string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+	Cursor     string `json:"cursor,omitempty" desc:"from next_cursor"`
 }
 
 // MonitorRow is one listed monitor with its last run.
@@ -74,7 +74,7 @@ func statusIcon(status string) string {
 }
 
 type monitorArgs struct {
-	Monitor string `json:"monitor" desc:"monitor name, ID or UID"`
+	Monitor string `json:"monitor" desc:"name, ID or UID"`
 }
 
 // RunSummary is a run's outcome in numbers.
@@ -133,13 +133,13 @@ func (m MonitorView) Text() string {
 }
 
 type runMonitorArgs struct {
-	Monitor string `json:"monitor" desc:"monitor name, ID or UID"`
-	Async   bool   `json:"async,omitempty" desc:"start the run and return at once; check get_monitor later"`
+	Monitor string `json:"monitor" desc:"name, ID or UID"`
+	Async   bool   `json:"async,omitempty" desc:"return at once"`
 }
 
 type explainArgs struct {
-	Monitor string `json:"monitor" desc:"monitor name, ID or UID"`
-	Rerun   bool   `json:"rerun,omitempty" desc:"run the monitor now when its latest run's details are unknown"`
+	Monitor string `json:"monitor" desc:"name, ID or UID"`
+	Rerun   bool   `json:"rerun,omitempty" desc:"run it now if the last run's details are unknown"`
 }
 
 // Failure is one failing request of a run and what went wrong with it.
@@ -162,7 +162,7 @@ type RunReport struct {
 	Failures []Failure   `json:"failures"`
 	More     int         `json:"more_failures,omitempty"`
 	Note     string      `json:"note,omitempty"`
-	Source   string      `json:"source,omitempty" enum:"run,last_run_stats"`
+	Source   string      `json:"source,omitempty"`
 	Previous *RunSummary `json:"-"`
 }
 
@@ -203,30 +203,30 @@ func (r RunReport) Text() string {
 }
 
 type setMonitorActiveArgs struct {
-	Monitor string `json:"monitor" desc:"monitor name, ID or UID"`
+	Monitor string `json:"monitor" desc:"name, ID or UID"`
+	Active  bool   `json:"active"`
 }
 
 type createMonitorArgs struct {
-	Workspace   string   `json:"workspace" desc:"workspace name or ID"`
+	Workspace   string   `json:"workspace" desc:"name or ID"`
 	Name        string   `json:"name"`
-	Collection  string   `json:"collection" desc:"collection name, ID or UID to run"`
-	Environment string   `json:"environment,omitempty" desc:"environment name, ID or UID"`
+	Collection  string   `json:"collection" desc:"name, ID or UID"`
+	Environment string   `json:"environment,omitempty" desc:"name, ID or UID"`
 	Cron        string   `json:"cron" desc:"5-field cron, e.g. */15 * * * *"`
 	Timezone    string   `json:"timezone,omitempty" desc:"IANA zone, default UTC"`
-	Regions     []string `json:"regions,omitempty" desc:"e.g. us-east, eu-central"`
+	Regions     []string `json:"regions,omitempty"`
 }
 
 type deleteMonitorArgs struct {
-	Monitor string `json:"monitor" desc:"monitor name, ID or UID"`
-	Confirm bool   `json:"confirm,omitempty" desc:"true to delete; otherwise only a preview"`
+	Monitor string `json:"monitor" desc:"name, ID or UID"`
+	Confirm bool   `json:"confirm,omitempty" desc:"true deletes; else preview"`
 }
 
 func monitorTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_monitors", Title: "List monitors with their status", Toolset: ToolsetMonitors,
-			Description: "List monitors (optionally in one workspace) with each one's last run status. Fetching the " +
-				"status costs one call per monitor; pass status=false for names only.",
+			Description: "List monitors with each one's last run status (one API call per monitor; status=false skips it).",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listMonitors),
 		define(Tool{
@@ -236,26 +236,20 @@ func monitorTools() []*Tool {
 		}, getMonitor),
 		define(Tool{
 			Name: "run_monitor", Title: "Run a monitor now", Toolset: ToolsetMonitors,
-			Description: "Run a monitor now and return pass/fail with the failing requests and assertions. Reports " +
-				"progress while it runs; async=true returns at once instead.",
+			Description: "Run a monitor now; returns pass/fail with the failing requests and assertions, and reports progress.",
 			Hints: Hints{OpenWorld: true},
 		}, runMonitor),
 		define(Tool{
 			Name: "explain_monitor_failure", Title: "Explain why a monitor fails", Toolset: ToolsetMonitors,
-			Description: "Explain a monitor's latest run in a few lines: which requests and assertions failed and how. " +
-				"Uses the run's details when pmops saw the run; otherwise its numbers, or with rerun=true runs it to find out.",
+			Description: "Explain a monitor's latest run: which requests and assertions failed and how. Past runs' details " +
+				"are known only if pmops saw them; rerun=true runs the monitor to find out.",
 			Hints: Hints{ReadOnly: false, Idempotent: false, OpenWorld: true},
 		}, explainMonitorFailure),
 		define(Tool{
-			Name: "pause_monitor", Title: "Pause a monitor", Toolset: ToolsetMonitors,
-			Description: "Pause a monitor so it stops running on its schedule. resume_monitor undoes it.",
+			Name: "set_monitor_active", Title: "Pause or resume a monitor", Toolset: ToolsetMonitors,
+			Description: "Pause a monitor (active=false) so it stops running on its schedule, or resume it (active=true).",
 			Hints:       Hints{Idempotent: true, OpenWorld: true},
-		}, pauseMonitor),
-		define(Tool{
-			Name: "resume_monitor", Title: "Resume a monitor", Toolset: ToolsetMonitors,
-			Description: "Resume a paused monitor so it runs on its schedule again.",
-			Hints:       Hints{Idempotent: true, OpenWorld: true},
-		}, resumeMonitor),
+		}, setMonitorActiveTool),
 		define(Tool{
 			Name: "create_monitor", Title: "Create a monitor", Toolset: ToolsetMonitors,
 			Description: "Create a monitor that runs a collection (with an optional environment) on a cron schedule.",
@@ -263,7 +257,7 @@ func monitorTools() []*Tool {
 		}, createMonitor),
 		define(Tool{
 			Name: "delete_monitor", Title: "Delete a monitor", Toolset: ToolsetMonitors,
-			Description: "Delete a monitor for good. Without confirm=true it only previews what would be deleted.",
+			Description: "Delete a monitor for good; without confirm=true it only previews.",
 			Hints:       Hints{Destructive: true, Idempotent: true, OpenWorld: true},
 		}, deleteMonitor),
 	}
@@ -614,12 +608,8 @@ func explainMonitorFailure(ctx context.Context, env *Env, args explainArgs) (Run
 	return rep, nil
 }
 
-func pauseMonitor(ctx context.Context, env *Env, args setMonitorActiveArgs) (Change, error) {
-	return setMonitorActive(ctx, env, args.Monitor, false)
-}
-
-func resumeMonitor(ctx context.Context, env *Env, args setMonitorActiveArgs) (Change, error) {
-	return setMonitorActive(ctx, env, args.Monitor, true)
+func setMonitorActiveTool(ctx context.Context, env *Env, args setMonitorActiveArgs) (Change, error) {
+	return setMonitorActive(ctx, env, args.Monitor, args.Active)
 }
 
 func setMonitorActive(ctx context.Context, env *Env, query string, active bool) (Change, error) {
@@ -688,8 +678,7 @@ func deleteMonitor(ctx context.Context, env *Env, args deleteMonitorArgs) (Chang
 			cron = m.Schedule.Cron
 		}
 		return Change{Action: "delete monitor", Name: m.Name, UID: m.UID,
-			Details: []string{fmt.Sprintf("would delete the monitor (schedule %s) and its run history; this cannot be undone", cron)},
-			Next:    "call again with confirm=true to delete"}, nil
+			Details: []string{fmt.Sprintf("would delete the monitor (schedule %s) and its run history; this cannot be undone", cron), "call again with confirm=true to delete"}}, nil
 	}
 	ref, err := env.Client.DeleteMonitor(ctx, uid)
 	if err != nil {

@@ -28,6 +28,37 @@ func schemaFor(t reflect.Type) (json.RawMessage, error) {
 	return json.Marshal(s)
 }
 
+// outputSchemaFor derives the schema of a result. It is looser than an input schema on purpose: results may
+// grow fields (so no additionalProperties:false), and nested objects list no required fields, which halves
+// their size in tools/list while the top level still says what is always there.
+func outputSchemaFor(t reflect.Type) (json.RawMessage, error) {
+	s, err := schemaOf(t, true)
+	if err != nil {
+		return nil, err
+	}
+	s.AdditionalProperties = nil
+	loosen(s, true)
+	return json.Marshal(s)
+}
+
+func loosen(s *schema, top bool) {
+	if s == nil {
+		return
+	}
+	if !top {
+		s.Required = nil
+	}
+	loosen(s.Items, false)
+	if s.Properties != nil {
+		for _, p := range s.Properties.props {
+			loosen(p, false)
+		}
+	}
+	if sub, ok := s.AdditionalProperties.(*schema); ok {
+		loosen(sub, false)
+	}
+}
+
 // schema is an ordered JSON Schema object (field order is kept stable for snapshots).
 type schema struct {
 	Type                 any           `json:"type,omitempty"`

@@ -68,7 +68,7 @@ func define[A any, R Result](meta Tool, run func(ctx context.Context, env *Env, 
 	if err != nil {
 		panic(fmt.Sprintf("tool %s: input schema: %v", meta.Name, err))
 	}
-	out, err := schemaFor(reflect.TypeFor[R]())
+	out, err := outputSchemaFor(reflect.TypeFor[R]())
 	if err != nil {
 		panic(fmt.Sprintf("tool %s: output schema: %v", meta.Name, err))
 	}

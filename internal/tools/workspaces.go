@@ -11,7 +11,7 @@ import (
 type listWorkspacesArgs struct {
 	Type   string `json:"type,omitempty" enum:"personal,team,private,public,partner" desc:"only workspaces of this type"`
 	Limit  int    `json:"limit,omitempty" min:"1" max:"100" desc:"page size, default 50"`
-	Cursor string `json:"cursor,omitempty" desc:"next_cursor of the previous page"`
+	Cursor string `json:"cursor,omitempty" desc:"from next_cursor"`
 }
 
 // WorkspaceRow is one listed workspace.
@@ -38,7 +38,7 @@ func (l WorkspaceList) Text() string {
 }
 
 type getWorkspaceArgs struct {
-	Workspace string `json:"workspace" desc:"workspace name or ID"`
+	Workspace string `json:"workspace" desc:"name or ID"`
 }
 
 // Element is a named resource inside a workspace.
@@ -86,14 +86,14 @@ func workspaceTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_workspaces", Title: "List workspaces", Toolset: ToolsetWorkspaces,
-			Description: "List the Postman workspaces the key can see, with type and ID. Use it to find a workspace " +
-				"to pass as the workspace filter of other list tools, then get_workspace for its contents.",
+			Description: "List the workspaces the key can see, with type and ID; pass one as the workspace filter of other " +
+				"list tools, or to get_workspace for its contents.",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listWorkspaces),
 		define(Tool{
 			Name: "get_workspace", Title: "Show a workspace", Toolset: ToolsetWorkspaces,
 			Description: "Show one workspace and everything in it: collections, environments, monitors and mocks by " +
-				"name and UID. Accepts the workspace's name or ID.",
+				"name and UID.",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getWorkspace),
 	}
