@@ -34,14 +34,14 @@ type Usage struct {
 
 // RateBudget is the gate's view of the key's rate limits.
 type RateBudget struct {
-	Limit          int       `json:"limit"`
-	Remaining      int       `json:"remaining"`
-	WindowSeconds  int       `json:"window_seconds"`
-	ResetAt        string    `json:"reset_at,omitempty"`
-	Queued         int       `json:"queued"`
-	MonthRemaining int64     `json:"month_remaining,omitempty"`
-	QuotaExhausted bool      `json:"quota_exhausted,omitempty"`
-	Count429       int64     `json:"count_429"`
+	Limit          int    `json:"limit"`
+	Remaining      int    `json:"remaining"`
+	WindowSeconds  int    `json:"window_seconds"`
+	ResetAt        string `json:"reset_at,omitempty"`
+	Queued         int    `json:"queued"`
+	MonthRemaining int64  `json:"month_remaining,omitempty"`
+	QuotaExhausted bool   `json:"quota_exhausted,omitempty"`
+	Count429       int64  `json:"count_429"`
 }
 
 func (a Account) Text() string {

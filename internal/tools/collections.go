@@ -215,7 +215,7 @@ func collectionTools() []*Tool {
 		define(Tool{
 			Name: "create_collection", Title: "Create a collection", Toolset: ToolsetCollections,
 			Description: "Create a collection from a simple list of requests (name, method, url, optional folder, headers, body).",
-			Hints: Hints{OpenWorld: true},
+			Hints:       Hints{OpenWorld: true},
 		}, createCollection),
 		define(Tool{
 			Name: "update_collection", Title: "Update a collection", Toolset: ToolsetCollections,

@@ -227,7 +227,7 @@ func monitorTools() []*Tool {
 		define(Tool{
 			Name: "list_monitors", Title: "List monitors with their status", Toolset: ToolsetMonitors,
 			Description: "List monitors with each one's last run status (one API call per monitor; status=false skips it).",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listMonitors),
 		define(Tool{
 			Name: "get_monitor", Title: "Show a monitor", Toolset: ToolsetMonitors,
@@ -237,7 +237,7 @@ func monitorTools() []*Tool {
 		define(Tool{
 			Name: "run_monitor", Title: "Run a monitor now", Toolset: ToolsetMonitors,
 			Description: "Run a monitor now; returns pass/fail with the failing requests and assertions, and reports progress.",
-			Hints: Hints{OpenWorld: true},
+			Hints:       Hints{OpenWorld: true},
 		}, runMonitor),
 		define(Tool{
 			Name: "explain_monitor_failure", Title: "Explain why a monitor fails", Toolset: ToolsetMonitors,
