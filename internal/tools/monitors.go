@@ -400,8 +400,10 @@ func tickProgress(env *Env, msg string) func() {
 		return func() {}
 	}
 	done := make(chan struct{})
+	exited := make(chan struct{})
 	start := time.Now()
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(3 * time.Second)
 		defer t.Stop()
 		n := 0
@@ -416,7 +418,8 @@ func tickProgress(env *Env, msg string) func() {
 			}
 		}
 	}()
-	return func() { close(done) }
+	// Stopping waits for the ticker goroutine, so no progress is reported after the tool has returned.
+	return func() { close(done); <-exited }
 }
 
 func reportRun(name, uid string, res api.RunResult) RunReport {

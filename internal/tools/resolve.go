@@ -91,6 +91,9 @@ func closest(name string, known []string, n int) []string {
 		if strings.Contains(lk, q) || strings.Contains(q, lk) {
 			d = min(d, 1+abs(len(lk)-len(q))/4)
 		}
+		if p := commonPrefix(q, lk); p >= 4 {
+			d = min(d, 2+abs(len(lk)-len(q))/4)
+		}
 		if d <= max(2, len(q)/2) {
 			cands = append(cands, scored{k, d})
 		}
@@ -111,6 +114,14 @@ func closest(name string, known []string, n int) []string {
 		}
 	}
 	return out
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func levenshtein(a, b string) int {

@@ -46,6 +46,7 @@ type Tool struct {
 	OutputSchema json.RawMessage
 
 	argsType reflect.Type
+	decode   func(raw json.RawMessage) error
 	run      func(ctx context.Context, env *Env, raw json.RawMessage) (Result, error)
 }
 
@@ -76,6 +77,10 @@ func define[A any, R Result](meta Tool, run func(ctx context.Context, env *Env, 
 	t.InputSchema = in
 	t.OutputSchema = out
 	t.argsType = reflect.TypeFor[A]()
+	t.decode = func(raw json.RawMessage) error {
+		_, err := decodeArgs[A](raw)
+		return err
+	}
 	t.run = func(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
 		args, err := decodeArgs[A](raw)
 		if err != nil {
