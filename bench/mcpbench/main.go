@@ -8,6 +8,13 @@
 //
 // Servers get POSTMAN_API_BASE_URL (-base-url, default from the environment)
 // and POSTMAN_API_KEY (-key, default $POSTMAN_API_KEY or PMAK-demo).
+//
+// With -compare it runs the whole pmops-versus-official-server comparison in
+// one command: it builds cmd/mcp and cmd/postman-emulator, starts the
+// emulator with a generated collection, measures both servers against it and
+// prints the Markdown for BENCHMARKS.md (see package compare):
+//
+//	go run ./bench/mcpbench -compare
 package main
 
 import (
@@ -23,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmops/pmops/bench/mcpbench/compare"
 	"github.com/pmops/pmops/bench/mcpbench/mcpproc"
 	"github.com/pmops/pmops/bench/mcpbench/measure"
 )
@@ -54,9 +62,38 @@ func run() error {
 	timeout := flag.Duration("timeout", 60*time.Second, "time limit per run")
 	baseURL := flag.String("base-url", os.Getenv("POSTMAN_API_BASE_URL"), "Postman API base URL handed to the servers (the emulator)")
 	key := flag.String("key", envOr("POSTMAN_API_KEY", "PMAK-demo"), "Postman API key handed to the servers")
+	doCompare := flag.Bool("compare", false, "run the full pmops vs official-server comparison (builds and starts everything) and print Markdown")
+	compareRuns := flag.Int("compare-runs", 20, "with -compare: fresh pmops processes per start-up row")
+	peerRuns := flag.Int("peer-runs", 5, "with -compare: fresh official-server processes per start-up row")
+	overheadRuns := flag.Int("overhead-runs", 300, "with -compare: timed round trips per overhead row")
+	generate := flag.Int("generate", 4000, "with -compare: requests in the generated collection")
+	mcpBin := flag.String("mcp-bin", "", "with -compare: prebuilt cmd/mcp (default: build it)")
+	emulatorBin := flag.String("emulator-bin", "", "with -compare: prebuilt cmd/postman-emulator (default: build it)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	if *doCompare {
+		js, err := findPeer(*peerJS)
+		if err != nil {
+			return err
+		}
+		root, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		rep, err := compare.Run(ctx, compare.Config{
+			RepoRoot: root, MCPBin: *mcpBin, EmulatorBin: *emulatorBin,
+			PeerJS: js, PeerVersion: peerVersion(js), Node: *node,
+			Runs: *compareRuns, PeerRuns: *peerRuns, OverheadRuns: *overheadRuns, Generate: *generate,
+			Timeout: *timeout, Logger: slog.Default(),
+		})
+		if err != nil {
+			return err
+		}
+		return rep.WriteMarkdown(os.Stdout, "go run ./bench/mcpbench "+compare.ShellJoin(os.Args[1:]))
 	}
 
 	env := []string{"POSTMAN_API_KEY=" + *key}
@@ -191,6 +228,24 @@ func findPeer(flagValue string) (string, error) {
 		parent := filepath.Dir(dir)
 		if parent == dir {
 			return "", errors.New("peer server not found: run scripts/npm-tools.sh in the repo or pass -peer-js")
+		}
+		dir = parent
+	}
+}
+
+// repoRoot is the nearest directory at or above the working directory with a go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run -compare inside the pmops repository (no go.mod found above the working directory)")
 		}
 		dir = parent
 	}

@@ -179,5 +179,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Warn("shutdown", "err", err)
 	}
 	_ = emu.Close()
+	log.Info("stopped")
 	return 0
 }

@@ -204,6 +204,7 @@ func (e *Emulator) storeDocument(col *collection, doc map[string]any, now time.T
 	col.variable, _ = doc["variable"].([]any)
 	col.ppb = doc["protocolProfileBehavior"]
 	col.updatedAt = now
+	col.fullJSON = nil
 }
 
 func collectItemTimes(items []any, into map[string]any) {
@@ -358,8 +359,11 @@ func (c *call) getCollection() reply {
 		}
 		return ok(map[string]any{"collection": m})
 	}
-	return ok(map[string]any{"collection": collectionOut{Info: col.infoOut(true), Item: col.items, Auth: col.auth,
-		Event: col.event, Variable: col.variable, PPB: col.ppb}})
+	if col.fullJSON == nil {
+		col.fullJSON = c.e.encode(map[string]any{"collection": collectionOut{Info: col.infoOut(true), Item: col.items, Auth: col.auth,
+			Event: col.event, Variable: col.variable, PPB: col.ppb}})
+	}
+	return reply{status: http.StatusOK, ctype: ctJSON, raw: col.fullJSON}
 }
 
 func (e *Emulator) taskInProgress(collectionID string) bool {
@@ -405,7 +409,7 @@ func (c *call) putCollection() reply {
 	user := c.user.ID
 	if !async {
 		c.e.storeDocument(col, doc, c.now, true)
-		col.lastUpdatedBy = user
+		col.lastUpdatedBy = user // storeDocument dropped the cached body
 		return ok(map[string]any{"collection": elemRef{ID: col.id, Name: col.name(), UID: col.uid()}})
 	}
 	t := &updateTask{id: c.e.newID("task"), collectionID: col.id, teamID: c.user.TeamID, creator: user,
@@ -418,7 +422,7 @@ func (c *call) putCollection() reply {
 			return
 		}
 		e.storeDocument(target, doc, now, true)
-		target.lastUpdatedBy = user
+		target.lastUpdatedBy = user // storeDocument dropped the cached body
 		t.status = "successful"
 	}
 	c.e.tasks[t.id] = t
@@ -627,7 +631,7 @@ func (c *call) patchCollection() reply {
 		newEvents = arr
 	}
 	col.info, col.variable, col.auth, col.event = newInfo, newVars, newAuth, newEvents
-	col.updatedAt, col.lastUpdatedBy = c.now, c.user.ID
+	col.updatedAt, col.lastUpdatedBy, col.fullJSON = c.now, c.user.ID, nil
 	desc, _ := col.info["description"].(string)
 	return ok(map[string]any{"collection": map[string]string{"id": col.id, "name": col.name(), "description": desc}})
 }

@@ -37,6 +37,7 @@ type collection struct {
 	fork          *fork
 	isPublic      bool
 	order         int
+	fullJSON      []byte // cached GET body (full model); nil after any change
 }
 
 func (c *collection) uid() string { return uidOf(c.owner, c.id) }
@@ -73,8 +74,8 @@ func (v *environment) uid() string { return uidOf(v.owner, v.id) }
 type monitorOptions struct {
 	StrictSSL       bool `json:"strictSSL"`
 	FollowRedirects bool `json:"followRedirects"`
-	RequestTimeout  int  `json:"requestTimeout"`
-	RequestDelay    int  `json:"requestDelay"`
+	RequestTimeout  int  `json:"requestTimeout,omitempty"` // 0: not configured (the schema's minimum is 1)
+	RequestDelay    int  `json:"requestDelay,omitempty"`
 }
 
 type emailTarget struct {
@@ -116,6 +117,8 @@ type monitor struct {
 	distribution      []region
 	retryAttempts     int
 	cron, timezone    string // cron "" means trigger-only (created by POST /webhooks)
+	spec              *cronSpec
+	loc               *time.Location
 	nextRun           time.Time
 	lastRun           *runRecord
 	jobID             string

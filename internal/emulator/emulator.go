@@ -239,6 +239,7 @@ type Emulator struct {
 	total     int
 	pending   []runRecord // runs whose outcome is known but whose finish time is still ahead
 	hookQueue []WebhookPayload
+	testCache map[string][]testCase
 
 	hooks *webhookSender
 }
@@ -264,6 +265,7 @@ func New(opts Options) *Emulator {
 		tasks:        map[string]*updateTask{},
 		forceLong:    map[string]bool{},
 		stats:        map[string]*KeyStats{},
+		testCache:    map[string][]testCase{},
 	}
 	e.limits = newLimiter(o)
 	e.hooks = newWebhookSender(o)

@@ -35,6 +35,13 @@ func newFixture(t testing.TB, opts Options) *fixture {
 
 func demo(t testing.TB) *fixture { return newFixture(t, Options{}) }
 
+// with returns the fixture reporting to t (a fuzz target must not use the *testing.F it was built with).
+func (f *fixture) with(t testing.TB) *fixture {
+	c := *f
+	c.t = t
+	return &c
+}
+
 // resp is a recorded response with its body decoded.
 type resp struct {
 	Code   int

@@ -11,7 +11,7 @@ type mockConfig struct {
 	MatchQueryParams bool       `json:"matchQueryParams"`
 	MatchWildcards   bool       `json:"matchWildcards"`
 	Delay            *mockDelay `json:"delay"`
-	ServerResponseID *string    `json:"serverResponseId"`
+	ServerResponseID string     `json:"serverResponseId"`
 }
 
 type mockOut struct {
@@ -34,14 +34,10 @@ func (m *mock) out() mockOut {
 	if headers == nil {
 		headers = []string{}
 	}
-	var srid *string
-	if m.serverResponseID != "" {
-		srid = &m.serverResponseID
-	}
 	return mockOut{ID: m.id, Owner: fmt.Sprint(m.owner), UID: m.uid(), Collection: m.collectionUID,
 		MockURL: fmt.Sprintf("https://%s.mock.pstmn.io", m.id), Name: m.name,
 		Config: mockConfig{Headers: headers, MatchBody: m.matchBody, MatchQueryParams: m.matchQueryParams,
-			MatchWildcards: m.matchWildcards, Delay: m.delay, ServerResponseID: srid},
+			MatchWildcards: m.matchWildcards, Delay: m.delay, ServerResponseID: m.serverResponseID},
 		CreatedAt: ts(m.createdAt), UpdatedAt: ts(m.updatedAt), IsPublic: m.isPublic, Deactivated: m.deactivated,
 		Environment: m.environmentUID}
 }

@@ -165,7 +165,7 @@ func (c *call) monitorFields(m *monitor, body map[string]any, now time.Time) *re
 				}
 			case "requestTimeout", "requestDelay":
 				n, okN := intValue(o[k])
-				if !okN || n < 0 || n > 900000 {
+				if !okN || n < 1 || n > 900000 {
 					return fail(invalidParam("options." + k))
 				}
 				if k == "requestTimeout" {
@@ -241,7 +241,7 @@ func (c *call) monitorFields(m *monitor, body map[string]any, now time.Time) *re
 			}
 			tz = tzs
 		}
-		if _, _, err := parseSchedule(cron, tz); err != nil {
+		if _, _, err := parseSchedule(cron, tz); err != nil { // validation only; setSchedule keeps the parsed form
 			if errors.Is(err, errBadTimezone) {
 				return fail(invalidParam("schedule.timezone"))
 			}
@@ -250,20 +250,25 @@ func (c *call) monitorFields(m *monitor, body map[string]any, now time.Time) *re
 		if tz == "" {
 			tz = "UTC"
 		}
-		m.cron, m.timezone = cron, tz
+		m.setSchedule(cron, tz)
 	}
 	m.reschedule(now)
 	return nil
 }
 
+// setSchedule stores a validated schedule with its parsed form.
+func (m *monitor) setSchedule(cron, tz string) {
+	m.cron, m.timezone, m.spec, m.loc = cron, tz, nil, nil
+	if spec, loc, err := parseSchedule(cron, tz); err == nil {
+		m.spec, m.loc = spec, loc
+	}
+}
+
 // reschedule sets nextRun from now: none for paused or trigger-only monitors.
 func (m *monitor) reschedule(now time.Time) {
 	m.nextRun = time.Time{}
-	if !m.active || m.cron == "" {
-		return
-	}
-	if spec, loc, err := parseSchedule(m.cron, m.timezone); err == nil {
-		m.nextRun = spec.next(now, loc)
+	if m.active && m.spec != nil {
+		m.nextRun = m.spec.next(now, m.loc)
 	}
 }
 

@@ -174,6 +174,20 @@ var (
 	varRe         = regexp.MustCompile(`\{\{([^{}]+)\}\}`)
 )
 
+// parseTestsCached memoises parseTests: scripts repeat across runs and monitors. Called with e.mu held.
+func (e *Emulator) parseTestsCached(scripts []string) []testCase {
+	key := strings.Join(scripts, "\x00")
+	if tc, ok := e.testCache[key]; ok {
+		return tc
+	}
+	if len(e.testCache) > 20000 {
+		clear(e.testCache)
+	}
+	tc := parseTests(scripts)
+	e.testCache[key] = tc
+	return tc
+}
+
 type testCase struct {
 	name         string
 	wantStatus   int
@@ -243,6 +257,9 @@ func newResolver(col *collection, env *environment) resolver {
 }
 
 func (r resolver) resolve(s string) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
 	for range 3 {
 		n := varRe.ReplaceAllStringFunc(s, func(m string) string {
 			if v, ok := r[strings.TrimSpace(m[2:len(m)-2])]; ok {
@@ -305,7 +322,7 @@ func (e *Emulator) simulateRun(m *monitor, runNumber int, start time.Time, jobID
 	env := e.environmentByUID(m.environmentUID)
 	vars := newResolver(col, env)
 	var reqs []flatRequest
-	flattenRequests(col.items, testScripts(anySlice(col.event)), &reqs)
+	flattenRequests(col.items, testScripts(col.event), &reqs)
 
 	seed := e.opts.Seed
 	run := strconv.Itoa(runNumber)
@@ -319,7 +336,7 @@ func (e *Emulator) simulateRun(m *monitor, runNumber int, start time.Time, jobID
 			method = "GET"
 		}
 		rawURL := vars.resolve(requestURL(fr.request))
-		tests := parseTests(fr.tests)
+		tests := e.parseTestsCached(fr.tests)
 		code := 200
 		for _, tc := range tests {
 			if tc.wantStatus != 0 {
@@ -432,8 +449,6 @@ func hasJSONRead(tests []testCase) bool {
 	return false
 }
 
-func anySlice(v []any) any { return v }
-
 // startRun decides the next run of m, starting at start. With endingAt set, the run is placed so that it ends at
 // start instead (a synchronous run has finished by the time its response is written).
 func (e *Emulator) startRun(m *monitor, start time.Time, endingAt bool) runRecord {
@@ -479,13 +494,13 @@ func (e *Emulator) settleLocked(now time.Time) int {
 }
 
 // maxCatchUp bounds how many overdue scheduled runs one settle executes; after that, schedules skip ahead.
-const maxCatchUp = 500
+const maxCatchUp = 200
 
 func (e *Emulator) runSchedulesLocked(now time.Time) int {
 	n := 0
 	var due []*monitor
 	for _, m := range e.monitors {
-		if m.active && m.cron != "" && !m.nextRun.IsZero() && !m.nextRun.After(now) {
+		if m.active && m.spec != nil && !m.nextRun.IsZero() && !m.nextRun.After(now) {
 			due = append(due, m)
 		}
 	}
@@ -497,20 +512,15 @@ func (e *Emulator) runSchedulesLocked(now time.Time) int {
 			return due[i].order < due[j].order
 		})
 		m := due[0]
-		spec, loc, err := parseSchedule(m.cron, m.timezone)
-		if err != nil || n >= maxCatchUp {
-			if err == nil {
-				m.nextRun = spec.next(now, loc)
-			} else {
-				m.nextRun = time.Time{}
-			}
+		if m.spec == nil || n >= maxCatchUp {
+			m.reschedule(now)
 			due = due[1:]
 			continue
 		}
 		rec := e.startRun(m, m.nextRun, false)
 		e.finishRunLocked(rec)
 		n++
-		m.nextRun = spec.next(m.nextRun, loc)
+		m.nextRun = m.spec.next(m.nextRun, m.loc)
 		if m.nextRun.IsZero() || m.nextRun.After(now) {
 			due = due[1:]
 		}

@@ -3,6 +3,7 @@ package emulator
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -126,7 +127,8 @@ func (s *cronSpec) dayMatches(t time.Time) bool {
 	return d || w
 }
 
-// next returns the first matching time strictly after t, evaluated in loc; zero if none within five years.
+// next returns the first matching time strictly after t, evaluated in loc; zero if none within five years. It jumps
+// field by field instead of ticking through seconds.
 func (s *cronSpec) next(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc).Add(time.Second).Truncate(time.Second)
 	limit := t.Year() + 5
@@ -141,30 +143,69 @@ wrap:
 		}
 	}
 	for !s.dayMatches(t) {
-		t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
+		t = forward(t, time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc), 24*time.Hour)
 		if t.Day() == 1 {
 			goto wrap
 		}
 	}
-	for !has(s.hour, t.Hour()) {
-		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, loc)
-		if t.Hour() == 0 {
-			goto wrap
-		}
+	if h, ok := nextBit(s.hour, t.Hour(), 23); !ok {
+		t = forward(t, time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc), 24*time.Hour)
+		goto wrap
+	} else if h != t.Hour() {
+		t = forward(t, time.Date(t.Year(), t.Month(), t.Day(), h, 0, 0, 0, loc), time.Hour)
+		goto wrap
 	}
-	for !has(s.min, t.Minute()) {
+	if m, ok := nextBit(s.min, t.Minute(), 59); !ok {
+		t = forward(t, time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, loc), time.Hour)
+		goto wrap
+	} else if m != t.Minute() {
+		t = t.Truncate(time.Minute).Add(time.Duration(m-t.Minute()) * time.Minute)
+		goto wrap
+	}
+	if sec, ok := nextBit(s.sec, t.Second(), 59); !ok {
 		t = t.Truncate(time.Minute).Add(time.Minute)
-		if t.Minute() == 0 {
-			goto wrap
-		}
-	}
-	for !has(s.sec, t.Second()) {
-		t = t.Add(time.Second)
-		if t.Second() == 0 {
-			goto wrap
-		}
+		goto wrap
+	} else {
+		t = t.Add(time.Duration(sec-t.Second()) * time.Second)
 	}
 	return t
+}
+
+// nextBit returns the smallest set bit v with from <= v <= hi.
+func nextBit(set uint64, from, hi int) (int, bool) {
+	rest := set >> uint(from)
+	if rest == 0 {
+		return 0, false
+	}
+	v := from + bits.TrailingZeros64(rest)
+	return v, v <= hi
+}
+
+// previous returns the latest matching time at or before t (searching back at most 8 days).
+func (s *cronSpec) previous(t time.Time, loc *time.Location) time.Time {
+	for _, back := range []time.Duration{time.Hour, 24 * time.Hour, 8 * 24 * time.Hour} {
+		cand := s.next(t.Add(-back), loc)
+		if cand.IsZero() || cand.After(t) {
+			continue
+		}
+		for {
+			n := s.next(cand, loc)
+			if n.IsZero() || n.After(t) {
+				return cand
+			}
+			cand = n
+		}
+	}
+	return time.Time{}
+}
+
+// forward returns candidate, unless a daylight-saving jump made it land at or before t (wall-clock times that do
+// not exist get normalised backwards); then it steps by the absolute duration instead, so next always advances.
+func forward(t, candidate time.Time, step time.Duration) time.Time {
+	if candidate.After(t) {
+		return candidate
+	}
+	return t.Add(step).Truncate(time.Minute)
 }
 
 // minMonitorInterval is the shortest schedule the emulator accepts; like the vendor it rejects "* * * * *".

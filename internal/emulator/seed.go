@@ -103,6 +103,16 @@ func (e *Emulator) seedDemo(now time.Time) {
 	orders := e.seedCollection(wsOrders, DemoTeammateID, DemoCollectionOrders,
 		"Order lifecycle: create, pay, fulfil, return.", at(290), at(1), e.ordersItems())
 	orders.auth = apiKeyAuth()
+	orders.variable = []any{
+		map[string]any{"key": "orderId", "value": "ord_1001", "description": "An order the regression suite owns."},
+		map[string]any{"key": "legacyCheckout", "value": "false", "disabled": true, "description": "Kept for the v1 storefront."},
+	}
+	orders.event = []any{
+		map[string]any{"listen": "prerequest", "script": map[string]any{"id": e.seedID("script", "orders", "prerequest"), "type": "text/javascript",
+			"exec": []any{`pm.request.headers.upsert({ key: "X-Request-Id", value: pm.variables.replaceIn("{{$guid}}") });`}}},
+		map[string]any{"listen": "test", "script": map[string]any{"id": e.seedID("script", "orders", "test"), "type": "text/javascript",
+			"exec": []any{`pm.test("Responds within 2 seconds", function () {`, `    pm.expect(pm.response.responseTime).to.be.below(2000);`, `});`}}},
+	}
 	checkout := e.seedCollection(wsOrders, DemoTeammateID, DemoCollectionCheckout,
 		"The storefront checkout, step by step, as a synthetic user.", at(270), at(5), e.checkoutItems())
 	checkout.auth = apiKeyAuth()
@@ -117,7 +127,9 @@ func (e *Emulator) seedDemo(now time.Time) {
 	})
 	inventory := e.seedCollection(wsGlobex, OtherTeamUserID, "Inventory API", "Stock levels and reservations.", at(245), at(3), e.inventoryItems())
 
-	e.seedMonitor(wsPay, DemoUserID, DemoMonitorPassing, smoke, staging, "*/15 * * * *", "UTC", true, 5200, runPlan{}, now)
+	passing := e.seedMonitor(wsPay, DemoUserID, DemoMonitorPassing, smoke, staging, "*/15 * * * *", "UTC", true, 5200, runPlan{}, now)
+	passing.options.RequestDelay = 250
+	passing.notifications.OnError = []emailTarget{{Email: "dana.okafor@acme-pay.example"}}
 	e.seedMonitor(wsOrders, DemoTeammateID, DemoMonitorFailing, orders, ordersEnv, "0 2 * * *", "America/New_York", true, 311,
 		runPlan{forced: map[string]int{"Create order": 500}}, now)
 	e.seedMonitor(wsOrders, DemoTeammateID, DemoMonitorFlaky, checkout, ordersEnv, "*/10 * * * *", "Europe/Berlin", true, 8800,
@@ -125,7 +137,7 @@ func (e *Emulator) seedDemo(now time.Time) {
 	e.seedMonitor(wsPay, DemoTeammateID, DemoMonitorPaused, billing, staging, "0 */6 * * *", "UTC", false, 1460, runPlan{}, now)
 	e.seedMonitor(wsGlobex, OtherTeamUserID, DemoMonitorGlobex, inventory, globexEnv, "0 * * * *", "Asia/Tokyo", true, 2100, runPlan{}, now)
 
-	e.seedMock(wsPay, DemoUserID, "Payments API mock", payments, staging, false, nil, at(200))
+	e.seedMock(wsPay, DemoUserID, "Payments API mock", payments, staging, false, &mockDelay{Type: "fixed", Duration: 120}, at(200))
 	e.seedMock(wsOrders, DemoTeammateID, "Orders mock", orders, ordersEnv, false, &mockDelay{Type: "fixed", Duration: 250}, at(150))
 	e.seedMock(wsPay, DemoTeammateID, "Legacy billing mock", billing, nil, true, nil, at(380))
 	e.seedMock(wsGlobex, OtherTeamUserID, "Inventory mock", inventory, nil, false, nil, at(100))
@@ -192,7 +204,7 @@ func (e *Emulator) seedCollection(w *workspace, owner int64, name, desc string, 
 func (e *Emulator) seedMonitor(w *workspace, owner int64, name string, col *collection, env *environment, cron, tz string,
 	active bool, pastRuns int, plan runPlan, now time.Time) *monitor {
 	m := &monitor{id: e.seedID("monitor", name), owner: owner, workspaceID: w.id, name: name, active: active,
-		collectionUID: col.uid(), notificationLimit: 3, cron: cron, timezone: tz, plan: plan, runs: pastRuns,
+		collectionUID: col.uid(), notificationLimit: 3, plan: plan, runs: pastRuns,
 		options:       monitorOptions{StrictSSL: true, FollowRedirects: true, RequestTimeout: 30000, RequestDelay: 0},
 		notifications: monitorNotifications{OnError: []emailTarget{}, OnFailure: []emailTarget{{Email: "payments-oncall@acme-pay.example"}}},
 		distribution:  []region{{"eu-central"}}, retryAttempts: 1, createdAt: col.createdAt, order: e.nextOrder()}
@@ -204,17 +216,13 @@ func (e *Emulator) seedMonitor(w *workspace, owner int64, name string, col *coll
 		m.environmentUID = env.uid()
 	}
 	// The last run happened at the schedule's latest occurrence before now (well before, for a paused monitor).
-	spec, loc, err := parseSchedule(cron, tz)
-	if err == nil {
+	m.setSchedule(cron, tz)
+	if m.spec != nil {
 		horizon := now
 		if !active {
 			horizon = now.Add(-9 * 24 * time.Hour)
 		}
-		var last time.Time
-		for t := spec.next(horizon.Add(-8*24*time.Hour), loc); !t.IsZero() && !t.After(horizon); t = spec.next(t, loc) {
-			last = t
-		}
-		if !last.IsZero() {
+		if last := m.spec.previous(horizon, m.loc); !last.IsZero() {
 			rec := e.simulateRun(m, m.runs, last, e.seedID("job", name, fmt.Sprint(m.runs)))
 			m.lastRun, m.jobID = &rec, rec.jobID
 		}
@@ -459,7 +467,7 @@ func (e *Emulator) ordersItems() []any {
 		for i, s := range specs {
 			items[i] = e.seedRequest(scope+"/"+name, s)
 		}
-		return e.seedFolder(scope, name, "", items)
+		return e.seedFolder(scope, name, name+" endpoints of the orders service.", items)
 	}
 	return []any{
 		folder("Orders",
@@ -476,12 +484,12 @@ func (e *Emulator) ordersItems() []any {
 			reqSpec{name: "Get payment status", method: "GET", path: "/orders/{{orderId}}/payment", status: 200},
 			reqSpec{name: "Capture payment", method: "POST", path: "/orders/{{orderId}}/capture", status: 200},
 		),
-		folder("Fulfilment",
+		withAuth(folder("Fulfilment",
 			reqSpec{name: "Create shipment", method: "POST", path: "/shipments", status: 201, body: `{"order": "{{orderId}}"}`},
 			reqSpec{name: "Get shipment", method: "GET", path: "/shipments/{{shipmentId}}", status: 200},
 			reqSpec{name: "Mark delivered", method: "POST", path: "/shipments/{{shipmentId}}/delivered", status: 200},
 			reqSpec{name: "List pick lists", method: "GET", path: "/warehouses/{{warehouseId}}/pick-lists", status: 200},
-		),
+		), bearerAuth("{{warehouseToken}}")),
 		folder("Returns",
 			reqSpec{name: "Open return", method: "POST", path: "/returns", status: 201, body: `{"order": "{{orderId}}", "reason": "size"}`},
 			reqSpec{name: "Get return", method: "GET", path: "/returns/{{returnId}}", status: 200},
@@ -490,6 +498,11 @@ func (e *Emulator) ordersItems() []any {
 		),
 		e.seedRequest(scope, reqSpec{name: "Orders service health", method: "GET", path: "/health", status: 200}),
 	}
+}
+
+func withAuth(item map[string]any, auth map[string]any) map[string]any {
+	item["auth"] = auth
+	return item
 }
 
 func (e *Emulator) checkoutItems() []any {
@@ -524,8 +537,8 @@ func (e *Emulator) billingItems() []any {
 func (e *Emulator) forkItems() []any {
 	const scope = "Orders API – Dana's fork"
 	return []any{
-		e.seedRequest(scope, reqSpec{name: "Create order", method: "POST", path: "/orders", status: 201, body: `{"sku": "ACME-MUG"}`}),
-		e.seedRequest(scope, reqSpec{name: "Partial refund", method: "POST", path: "/orders/{{orderId}}/refunds", status: 201, body: `{"amount": 500}`}),
+		e.seedRequest(scope, reqSpec{name: "Create order", method: "POST", rawURL: "https://orders.staging.acme-pay.example/orders", status: 201, body: `{"sku": "ACME-MUG"}`}),
+		e.seedRequest(scope, reqSpec{name: "Partial refund", method: "POST", rawURL: "https://orders.staging.acme-pay.example/orders/ord_1001/refunds", status: 201, body: `{"amount": 500}`}),
 	}
 }
 

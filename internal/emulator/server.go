@@ -127,7 +127,7 @@ func matchRoute(method, path string) (*route, map[string]string) {
 	return nil, nil
 }
 
-// routeBucketFor tells whether an unmatched path would still be in the route bucket (all /monitors* count).
+// limitedPath tells whether an unmatched path would still be in the route bucket (all /monitors* count).
 func limitedPath(method, path string) bool {
 	return strings.HasPrefix(path, "/monitors") ||
 		(method == "GET" && (path == "/collections" || path == "/workspaces" || strings.HasPrefix(path, "/workspaces/")))
@@ -136,6 +136,12 @@ func limitedPath(method, path string) bool {
 func apiKey(r *http.Request) string {
 	if k := r.Header.Get("X-Api-Key"); k != "" {
 		return k
+	}
+	// Servers canonicalise header names, but in-process callers may fill the map by hand.
+	for name, vals := range r.Header {
+		if strings.EqualFold(name, "X-Api-Key") && len(vals) > 0 && vals[0] != "" {
+			return vals[0]
+		}
 	}
 	return r.URL.Query().Get("apikey")
 }
@@ -280,7 +286,9 @@ func (e *Emulator) handle(rt *route, c *call) (rep reply) {
 			}
 		}()
 		rep = rt.handle(c)
-		rep.raw = e.encode(rep.body)
+		if rep.raw == nil {
+			rep.raw = e.encode(rep.body)
+		}
 	}()
 	hooks := e.drainHooksLocked()
 	e.mu.Unlock()

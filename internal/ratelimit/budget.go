@@ -600,7 +600,8 @@ func (b *budget) grant(w *waiter, now time.Time) {
 	w.state = stateGranted
 	w.grantedAt = now
 	w.charges = w.charges[:0]
-	w.storeKey = ""
+	w.storeKeys = nil
+	w.countedIn = time.Time{}
 	if b.cur.known && now.Before(b.endLocal()) {
 		w.charges = append(w.charges, b.cur.end)
 		b.cur.ours += cost
@@ -813,11 +814,13 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	case !b.cur.known, end.Sub(b.cur.end) > min(2500*time.Millisecond, b.window/2):
 		b.roll(end, exact, recv)
 	case !b.sameWindow(end, b.cur.end): // an older window: this request was counted there, not here
+		w.countedIn = end
 		b.uncharge(w, end)
 		return
 	case exact && !b.cur.exact, !exact && !b.cur.exact && end.After(b.cur.end):
 		b.cur.end, b.cur.exact, b.cur.endEarly = end, exact, earlyEnd(end, exact)
 	}
+	w.countedIn = b.cur.end
 	b.uncharge(w, b.cur.end)
 	if h.Remaining >= 0 {
 		used := max(0, b.limit-h.Remaining)
@@ -850,6 +853,7 @@ func (b *budget) uncharge(w *waiter, countedIn time.Time) {
 	for i, c := range w.charges {
 		if b.sameWindow(c, b.cur.end) {
 			b.cur.ours = max(0, b.cur.ours-w.chargedLen)
+			b.cur.users[w.user.key] = max(0, b.cur.users[w.user.key]-w.chargedLen)
 			w.charges = append(w.charges[:i], w.charges[i+1:]...)
 			return
 		}
@@ -865,6 +869,7 @@ func (b *budget) roll(end time.Time, exact bool, now time.Time) {
 	b.cur = windowState{known: true, end: end, exact: exact, endEarly: earlyEnd(end, exact), users: map[userKey]int{}}
 	for w := range b.inflight {
 		b.cur.ours += w.chargedLen
+		b.cur.users[w.user.key] += w.chargedLen
 		w.charges = append(w.charges, end)
 	}
 	for k, u := range b.users {
@@ -931,67 +936,112 @@ func (b *budget) exhaust(now time.Time) {
 	}
 }
 
-// storeKeyFor names the shared counter of the window w is charged to (or, for a probe, the window expected to
-// follow the current one).
-func (b *budget) storeKeyFor(w *waiter, now time.Time) (key string, ttl time.Duration, usedAt int, ok bool) {
-	if now.Before(b.storeDownUntil) || w.state != stateGranted {
-		return "", 0, 0, false
-	}
-	var end time.Time
-	switch {
-	case len(w.charges) > 0:
-		end = w.charges[0]
-	case b.cur.known:
-		end = b.cur.end
-		sn := b.serverNow(now)
-		for !end.After(sn) {
-			end = end.Add(b.window)
-		}
-	default:
-		return "", 0, 0, false
-	}
-	key = b.opts.StoreKeyPrefix + ":" + w.keyID + ":" + strconv.FormatInt(end.Round(time.Second).Unix(), 10)
-	return key, 2 * b.window, b.cur.usedMax, true
+// storeAdd is one WindowStore registration of a granted request.
+type storeAdd struct {
+	key     string
+	end     time.Time // the window's end, server clock
+	current bool      // the window the gate is spending now
+	probe   bool      // a probe's registration in the window expected next
 }
 
-// storeResult applies a WindowStore answer; it reports whether the grant was given back because the shared
-// window is full (undo says the Add must be reverted).
-func (b *budget) storeResult(w *waiter, key string, usedAt, count int, err error, now time.Time) (requeue, undo bool) {
+func (b *budget) storeKey(w *waiter, end time.Time) string {
+	return b.opts.StoreKeyPrefix + ":" + w.keyID + ":" + strconv.FormatInt(end.Round(time.Second).Unix(), 10)
+}
+
+// storePlan lists the shared counters a granted request must be added to before it goes: the window it is
+// charged to, and the next one too when it may arrive after the reset; a probe registers in the window expected to
+// follow the current one. A request sent before any window is known is registered after its answer.
+func (b *budget) storePlan(w *waiter, now time.Time) (adds []storeAdd, ttl time.Duration, usedAt int, requeue bool) {
+	if w.state != stateGranted {
+		return nil, 0, 0, false
+	}
+	if now.Before(b.storeDownUntil) {
+		// Grants made before the store was found down may break the local share.
+		return nil, 0, 0, b.overShare(w, now)
+	}
+	switch {
+	case len(w.charges) > 0:
+		end := w.charges[0]
+		adds = append(adds, storeAdd{key: b.storeKey(w, end), end: end, current: b.sameWindow(end, b.cur.end)})
+		if !now.Add(b.rtt).Before(b.cur.endEarly.Add(-b.offset.upper())) {
+			next := end.Add(b.window)
+			adds = append(adds, storeAdd{key: b.storeKey(w, next), end: next})
+		}
+	case b.cur.known:
+		end := b.cur.end
+		for sn := b.serverNow(now); !end.After(sn); {
+			end = end.Add(b.window)
+		}
+		adds = append(adds, storeAdd{key: b.storeKey(w, end), end: end, probe: true})
+	}
+	return adds, 2 * b.window, b.cur.usedMax, false
+}
+
+// overShare gives w's grant back if this process is over its Limit/k share of the window (store down).
+func (b *budget) overShare(w *waiter, now time.Time) bool {
+	if len(w.charges) == 0 || b.cur.ours <= b.limit/b.opts.StoreReplicas {
+		return false
+	}
+	b.cancelGrant(w, now)
+	return true
+}
+
+// storeResult applies the WindowStore's answers. It reports whether the grant was given back because a shared
+// window is full (the adds made must then be reverted).
+func (b *budget) storeResult(w *waiter, adds []storeAdd, counts []int, err error, usedAt int, now time.Time) (requeue bool) {
 	if err != nil {
 		if !now.Before(b.storeDownUntil) {
 			b.g.log.Warn("rate gate: window store failed; keeping to limit/replicas locally",
 				"replicas", b.opts.StoreReplicas, "err", err)
 		}
 		b.storeDownUntil = now.Add(b.window)
-		if b.cur.ours > b.limit/b.opts.StoreReplicas {
-			b.cancelGrant(w, now)
-			return true, false
-		}
-		return false, false
+		return b.overShare(w, now)
 	}
-	w.storeKey = key
-	current := len(w.charges) > 0 && b.sameWindow(w.charges[0], b.cur.end)
-	if current {
-		b.cur.storeCount = max(b.cur.storeCount, count)
-		b.cur.foreignNS = max(b.cur.foreignNS, usedAt-count)
-	}
-	if count <= b.limit-b.cur.foreignNS {
-		return false, false
-	}
-	end := b.cur.end
-	if len(w.charges) > 0 {
-		end = w.charges[0]
-	} else {
-		for !end.After(b.serverNow(now)) {
-			end = end.Add(b.window)
+	var full time.Time
+	for i, a := range adds {
+		switch {
+		case a.current && b.sameWindow(a.end, b.cur.end):
+			b.cur.storeCount = max(b.cur.storeCount, counts[i])
+			b.cur.foreignNS = max(b.cur.foreignNS, usedAt-counts[i])
+			if counts[i] > b.limit-b.cur.foreignNS {
+				full = a.end
+			}
+		case a.probe && counts[i] > b.limit:
+			full = a.end
 		}
 	}
-	hold := end.Add(-b.offset.value() + b.opts.ResetGuard)
-	if hold.After(b.storeHoldUntil) {
+	if full.IsZero() {
+		for _, a := range adds {
+			w.storeKeys = append(w.storeKeys, a.key)
+		}
+		return false
+	}
+	if hold := full.Add(-b.offset.value() + b.opts.ResetGuard); hold.After(b.storeHoldUntil) {
 		b.storeHoldUntil = hold
 	}
 	b.cancelGrant(w, now)
-	return true, true
+	return true
+}
+
+// storeCorrections says how to fix w's registrations once its answer told which window counted it.
+func (b *budget) storeCorrections(w *waiter) (add string, remove []string) {
+	if b.opts.Store == nil || w.countedIn.IsZero() || w.chargedLen == 0 {
+		return "", nil
+	}
+	counted := b.storeKey(w, w.countedIn)
+	found := false
+	for _, k := range w.storeKeys {
+		if k == counted {
+			found = true
+		} else {
+			remove = append(remove, k)
+		}
+	}
+	if !found {
+		add = counted
+	}
+	w.storeKeys = nil
+	return add, remove
 }
 
 func (b *budget) snapshot(now time.Time) Snapshot {

@@ -383,6 +383,7 @@ func (g *Gate) do(ctx context.Context, req *http.Request, t Ticket, ref *waiterR
 		g.mu.Lock()
 		out := g.b.finish(w, resp, err, h, quota, recv, retryable && attempt < g.opts.MaxRetries)
 		g.mu.Unlock()
+		g.storeSettle(ctx, w)
 		switch out.kind {
 		case outcomeResponse:
 			return resp, err
@@ -498,31 +499,58 @@ func (g *Gate) failFast(ctx context.Context, req *http.Request, t Ticket) error 
 	return g.b.precheck(w, time.Now())
 }
 
-// storeAdmit registers a granted request with the WindowStore, if any. It returns false when the shared window
-// is full (the grant was given back and w must wait again).
+// storeAdmit registers a granted request with the WindowStore, if any. It returns false when a shared window is
+// full (the grant was given back and w must wait again).
 func (g *Gate) storeAdmit(ctx context.Context, w *waiter) bool {
 	store := g.opts.Store
 	if store == nil {
 		return true
 	}
 	g.mu.Lock()
-	key, ttl, usedAt, ok := g.b.storeKeyFor(w, time.Now())
+	adds, ttl, usedAt, requeue := g.b.storePlan(w, time.Now())
 	g.mu.Unlock()
-	if !ok {
-		return true
+	if len(adds) == 0 {
+		return !requeue
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.opts.StoreTimeout)
-	count, err := store.Add(sctx, key, w.chargedCost(), ttl)
-	cancel()
+	counts := make([]int, len(adds))
+	var err error
+	for i, a := range adds {
+		if counts[i], err = g.storeAdd(ctx, a.key, w.chargedCost(), ttl); err != nil {
+			break
+		}
+	}
 	g.mu.Lock()
-	requeue, undo := g.b.storeResult(w, key, usedAt, count, err, time.Now())
+	requeue = g.b.storeResult(w, adds, counts, err, usedAt, time.Now())
 	g.mu.Unlock()
-	if undo {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.opts.StoreTimeout)
-		_, _ = store.Add(sctx, key, -w.chargedCost(), ttl)
-		cancel()
+	if requeue && err == nil {
+		for _, a := range adds {
+			_, _ = g.storeAdd(ctx, a.key, -w.chargedCost(), ttl)
+		}
 	}
 	return !requeue
+}
+
+// storeSettle moves w's registration to the window its answer says counted it.
+func (g *Gate) storeSettle(ctx context.Context, w *waiter) {
+	if g.opts.Store == nil {
+		return
+	}
+	g.mu.Lock()
+	add, remove := g.b.storeCorrections(w)
+	ttl := 2 * g.b.window
+	g.mu.Unlock()
+	if add != "" {
+		_, _ = g.storeAdd(ctx, add, w.chargedCost(), ttl)
+	}
+	for _, k := range remove {
+		_, _ = g.storeAdd(ctx, k, -w.chargedCost(), ttl)
+	}
+}
+
+func (g *Gate) storeAdd(ctx context.Context, key string, n int, ttl time.Duration) (int, error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.opts.StoreTimeout)
+	defer cancel()
+	return g.opts.Store.Add(sctx, key, n, ttl)
 }
 
 func (w *waiter) chargedCost() int {

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -120,4 +121,16 @@ func quietGate(next http.RoundTripper, o Options) *Gate {
 		o.Logger = discardLogger()
 	}
 	return New(next, o)
+}
+
+// loop sends GETs until ctx ends. A caller told it cannot be served before its deadline waits until it could
+// retry, as a real caller would; retrying at once would spin at one virtual instant forever.
+func loop(t testing.TB, ctx context.Context, g *Gate, path string, kv ...string) {
+	for ctx.Err() == nil {
+		_, err := get(t, ctx, g, path, kv...)
+		var rl *RateLimitedError
+		if errors.As(err, &rl) {
+			_ = sleepCtx(ctx, time.Until(rl.RetryAt))
+		}
+	}
 }

@@ -63,8 +63,9 @@ func (l *Lease) Done(resp *http.Response, err error) {
 		resp = &http.Response{StatusCode: http.StatusOK, Header: http.Header{}}
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.b.finish(l.w, resp, err, h, quota, recv, false)
+	g.mu.Unlock()
+	g.storeSettle(context.Background(), l.w)
 }
 
 // Cancel gives the slot back: the request was never sent.

@@ -39,7 +39,8 @@ type waiter struct {
 	chargedLen int         // cost charged per window
 	cumAt      int64       // gate.grantCost right after this grant, for monthly accounting
 	usedAtAdd  int         // window's usedMax when the store Add was issued
-	storeKey   string      // WindowStore key this grant was added to; "" if none
+	storeKeys  []string    // WindowStore keys this grant was added to
+	countedIn  time.Time   // the window (end, server clock) its answer says counted it; zero if unknown
 }
 
 // userKey identifies one user's queue within a class.

@@ -63,12 +63,12 @@ func (pp pathPattern) match(path string) bool {
 	for i, want := range pp.segs {
 		got := segs[i]
 		switch {
-		case pp.prefix && i == n-1:
-			if !strings.HasPrefix(got, want) {
+		case isPlaceholder(want):
+			if got == "" {
 				return false
 			}
-		case strings.HasPrefix(want, "{") && strings.HasSuffix(want, "}"):
-			if got == "" {
+		case pp.prefix && i == n-1:
+			if !strings.HasPrefix(got, want) {
 				return false
 			}
 		case want != got:
@@ -76,6 +76,10 @@ func (pp pathPattern) match(path string) bool {
 		}
 	}
 	return true
+}
+
+func isPlaceholder(seg string) bool {
+	return len(seg) > 2 && strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}")
 }
 
 func splitPath(p string) []string {

@@ -41,6 +41,7 @@ type Result struct {
 	InitTimes []time.Duration // spawn → initialize response, one per run
 
 	Tools             int
+	ToolNames         []string // as listed on the last run, in order
 	ToolsListPages    int
 	ToolsListBytes    int // result member bytes, summed over pages
 	ToolsListMsgBytes int // whole JSON-RPC line bytes, summed over pages
@@ -100,6 +101,10 @@ func measureRun(ctx context.Context, spec mcpproc.Spec, opts Options, last bool,
 		return fmt.Errorf("tools/list size changed between runs: %d then %d bytes", res.ToolsListBytes, list.ResultBytes)
 	}
 	res.Tools = len(list.Tools)
+	res.ToolNames = res.ToolNames[:0]
+	for _, t := range list.Tools {
+		res.ToolNames = append(res.ToolNames, t.Name)
+	}
 	res.ToolsListPages = list.Pages
 	res.ToolsListBytes = list.ResultBytes
 	res.ToolsListMsgBytes = list.MessageBytes

@@ -26,13 +26,9 @@ func WriteMarkdown(w io.Writer, results []Result) error {
 			probeCell(r),
 		)
 	}
-	runs := 0
-	for _, r := range results {
-		runs = max(runs, len(r.InitTimes))
-	}
-	fmt.Fprintf(&b, "\nEach server was started %d time(s) as a fresh process. initialize = spawn until the initialize "+
+	fmt.Fprintf(&b, "\nEach server was started n times (see the initialize column) as a fresh process. initialize = spawn until the initialize "+
 		"response line arrived; tools/list bytes = the JSON-RPC `result` member as sent, summed over pages (framed = whole response lines); peak RSS = VmHWM "+
-		"summed over the server and its child processes, read after tools/list.\n", runs)
+		"summed over the server and its child processes, read after tools/list.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

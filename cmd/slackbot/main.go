@@ -1,0 +1,286 @@
+// Command slackbot serves pmops's Postman tools in Slack through one /postman command: over Socket Mode when
+// SLACK_APP_TOKEN is set, over HTTP request URLs otherwise, or as a local console (-console) that prints what
+// Slack would show. With -demo it answers from an embedded Postman emulator with demo data; no key is needed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/pmops/pmops/internal/app"
+	"github.com/pmops/pmops/internal/slackbot"
+	"github.com/pmops/pmops/internal/store"
+	"github.com/pmops/pmops/internal/vault"
+)
+
+type config struct {
+	app           app.Config
+	httpAddr      string
+	console       bool
+	dbPath        string
+	slackAPIURL   string
+	writers       string
+	workers       int
+	logLevel      string
+	botToken      string
+	signingSecret string
+	appToken      string
+	secretKey     string
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func parse(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("slackbot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: slackbot [flags]\n\nSecrets come from the environment only: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP mode),\nSLACK_APP_TOKEN (Socket Mode), POSTMAN_API_KEY (team key), PMOPS_SECRET_KEY (personal keys).\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.httpAddr, "http", envOr("PMOPS_SLACK_HTTP_ADDR", ":3000"), "HTTP listen address when not in Socket Mode [PMOPS_SLACK_HTTP_ADDR]")
+	fs.BoolVar(&c.console, "console", false, "read /postman lines from stdin and print what Slack would show")
+	fs.BoolVar(&c.app.Demo, "demo", false, "answer from an embedded Postman emulator with demo data; no key needed")
+	fs.StringVar(&c.dbPath, "db", envOr("PMOPS_DB", "pmops.db"), "SQLite file for linked keys and pending actions; :memory: keeps nothing [PMOPS_DB]")
+	fs.StringVar(&c.slackAPIURL, "slack-api-url", envOr("SLACK_API_URL", ""), "Slack Web API base URL, e.g. a proxy or a fake (default Slack's) [SLACK_API_URL]")
+	fs.StringVar(&c.writers, "writers", envOr("PMOPS_SLACK_WRITERS", ""), "comma-separated Slack user IDs (U…) or user group IDs (S…) allowed to change Postman with the team key [PMOPS_SLACK_WRITERS]")
+	workers, _ := strconv.Atoi(envOr("PMOPS_SLACK_WORKERS", "16"))
+	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
+	fs.StringVar(&c.app.BaseURL, "base-url", os.Getenv("POSTMAN_API_BASE_URL"), "Postman API base URL [POSTMAN_API_BASE_URL]")
+	fs.StringVar(&c.app.Region, "region", os.Getenv("POSTMAN_API_REGION"), "Postman data region us|eu [POSTMAN_API_REGION]")
+	fs.StringVar(&c.logLevel, "log-level", envOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	c.app.APIKey = strings.TrimSpace(os.Getenv("POSTMAN_API_KEY"))
+	c.botToken = strings.TrimSpace(os.Getenv("SLACK_BOT_TOKEN"))
+	c.signingSecret = strings.TrimSpace(os.Getenv("SLACK_SIGNING_SECRET"))
+	c.appToken = strings.TrimSpace(os.Getenv("SLACK_APP_TOKEN"))
+	c.secretKey = strings.TrimSpace(os.Getenv(vault.EnvVar))
+	if c.app.BaseURL != "" && c.app.Region != "" {
+		c.app.Region = ""
+	}
+	return c, nil
+}
+
+// check reports bad configuration before anything starts.
+func (c config) check() error {
+	if c.workers < 1 || c.workers > 1024 {
+		return fmt.Errorf("-workers %d: use 1 to 1024", c.workers)
+	}
+	if c.console {
+		return nil
+	}
+	if c.botToken == "" {
+		return errors.New("SLACK_BOT_TOKEN is not set (the bot's xoxb- token from your Slack app's OAuth page); or use -console to try it locally")
+	}
+	if !strings.HasPrefix(c.botToken, "xoxb-") {
+		return errors.New("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+	}
+	if c.appToken != "" && !strings.HasPrefix(c.appToken, "xapp-") {
+		return errors.New("SLACK_APP_TOKEN must be an app-level token starting with xapp- (with connections:write)")
+	}
+	if c.appToken == "" && c.signingSecret == "" {
+		return errors.New("set SLACK_APP_TOKEN for Socket Mode, or SLACK_SIGNING_SECRET for HTTP request URLs")
+	}
+	if c.app.APIKey == "" && c.secretKey == "" && !c.app.Demo {
+		return errors.New("no way to reach Postman: set POSTMAN_API_KEY (team mode) and/or PMOPS_SECRET_KEY (people link their own keys), or use -demo")
+	}
+	return nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	if err := c.check(); err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "slackbot: bad -log-level %q\n", c.logLevel)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	c.app.Logger = logger
+
+	var sealer slackbot.Sealer
+	if c.secretKey != "" {
+		v, err := vault.FromEnv(c.secretKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "slackbot: %v\n", err)
+			return 2
+		}
+		sealer = v
+	}
+	backend, err := app.Open(c.app)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	defer backend.Close()
+
+	dbPath := c.dbPath
+	if c.console && !flagSet(args, "db") {
+		dbPath = ":memory:"
+	}
+	st, err := openStore(dbPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: open store %s: %v\n", dbPath, err)
+		return 2
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	teamKey := c.app.APIKey
+	if c.app.Demo && teamKey == "" {
+		teamKey = "PMAK-demo"
+	}
+	cfg := slackbot.Config{Envs: backend, TeamKey: teamKey, Writers: split(c.writers), Store: st, Vault: sealer,
+		Workers: c.workers, Logger: logger}
+
+	if c.console {
+		con := &slackbot.Console{Out: stdout}
+		cfg.Responder = con
+		if len(cfg.Writers) == 0 {
+			cfg.Writers = []string{slackbot.ConsoleUser} // the console's one user owns the demo
+		}
+		d, err := slackbot.New(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "slackbot: %v\n", err)
+			return 2
+		}
+		con.Dispatcher = d
+		err = con.Run(ctx, stdin)
+		d.Close(context.Background())
+		if err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "slackbot: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+
+	opts := []slack.Option{}
+	if c.slackAPIURL != "" {
+		u := c.slackAPIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	if c.appToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(c.appToken))
+	}
+	api := slack.New(c.botToken, opts...)
+	responder := slackbot.NewSlackResponder(api, logger)
+	cfg.Responder = responder
+	cfg.Groups = func(ctx context.Context, id string) ([]string, error) {
+		return api.GetUserGroupMembersContext(ctx, id)
+	}
+	d, err := slackbot.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		d.Close(sctx)
+	}()
+
+	if c.appToken != "" {
+		logger.Info("serving Slack over Socket Mode")
+		sm := &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
+		if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("socket mode stopped", "err", err)
+			return 1
+		}
+		return 0
+	}
+	h := &slackbot.HTTPHandler{Dispatcher: d, SigningSecret: c.signingSecret, Seen: st.SeenOnce, Logger: logger}
+	ln, err := net.Listen("tcp", c.httpAddr)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: listen on %s: %v\n", c.httpAddr, err)
+		return 2
+	}
+	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	logger.Info("serving Slack request URLs", "addr", ln.Addr().String(), "commands", "/slack/commands", "interactions", "/slack/interactions")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return 0
+	case err := <-errc:
+		logger.Error("http server stopped", "err", err)
+		return 1
+	}
+}
+
+type closableStore interface {
+	slackbot.Store
+	Close() error
+}
+
+func openStore(path string) (closableStore, error) {
+	if path == ":memory:" {
+		return store.NewMemory(), nil
+	}
+	return store.OpenSQLite(path)
+}
+
+func flagSet(args []string, name string) bool {
+	for _, a := range args {
+		if a == "-"+name || a == "--"+name || strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func split(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

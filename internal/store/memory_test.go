@@ -1,0 +1,7 @@
+package store
+
+import "testing"
+
+func TestMemoryContract(t *testing.T) {
+	testStore(t, func(*testing.T) Store { return NewMemory() })
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// busyTimeout is how long a statement waits for another process's write lock before failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// SQLite is the default Store: one database file, no server. Several processes may share the file (WAL mode,
+// busy timeout, atomic statements); within a process all statements go through one connection.
+type SQLite struct {
+	db   *sql.DB
+	path string
+}
+
+var _ Store = (*SQLite)(nil)
+
+// OpenSQLite opens (creating if needed) the database at path and brings its schema up to date. The path ":memory:"
+// gives a private in-memory database. A new file is created readable by its owner only, since it holds sealed keys.
+func OpenSQLite(path string) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("open store: database path is empty; pass a file path (or :memory: for a throwaway store)")
+	}
+	dsn, err := sqliteDSN(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// One connection: it serializes this process's writers (no SQLITE_BUSY between our own goroutines) and keeps a
+	// ":memory:" database alive for the life of the handle.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+
+	s := &SQLite{db: db, path: path}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func sqliteDSN(path string) (string, error) {
+	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate",
+		busyTimeout.Milliseconds())
+	if path == ":memory:" {
+		return "file::memory:?" + params, nil
+	}
+	path = filepath.Clean(path)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("open store %s: create directory: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("open store %s: %w", path, err)
+	}
+	f.Close()
+	// A file: URI, so that '?', '#' and '%' in the path are not read as URI syntax.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
+	return "file:" + escaped + "?" + params + "&_pragma=journal_mode(WAL)", nil
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// nanos and fromNanos convert times already checked by validateTime; the zero time is stored as NULL.
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// PutLinkedKey implements Store.
+func (s *SQLite) PutLinkedKey(ctx context.Context, id UserRef, sealed []byte, meta LinkMeta) error {
+	if err := validateLink(id, sealed, meta); err != nil {
+		return fmt.Errorf("put linked key: %w", err)
+	}
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO linked_keys (enterprise_id, team_id, user_id, sealed, postman_user_id, postman_username, linked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (enterprise_id, team_id, user_id) DO UPDATE SET
+			sealed = excluded.sealed,
+			postman_user_id = excluded.postman_user_id,
+			postman_username = excluded.postman_username,
+			linked_at = excluded.linked_at`,
+		id.EnterpriseID, id.TeamID, id.UserID, sealed, meta.PostmanUserID, meta.PostmanUsername, nanos(meta.LinkedAt))
+	if err != nil {
+		return fmt.Errorf("put linked key for %s: %w", id, err)
+	}
+	return nil
+}
+
+// LinkedKey implements Store.
+func (s *SQLite) LinkedKey(ctx context.Context, id UserRef) ([]byte, LinkMeta, error) {
+	if err := validateUser(id); err != nil {
+		return nil, LinkMeta{}, fmt.Errorf("get linked key: %w", err)
+	}
+	var (
+		sealed   []byte
+		meta     LinkMeta
+		linkedAt sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, `
+		SELECT sealed, postman_user_id, postman_username, linked_at FROM linked_keys
+		WHERE enterprise_id = ? AND team_id = ? AND user_id = ?`,
+		id.EnterpriseID, id.TeamID, id.UserID).Scan(&sealed, &meta.PostmanUserID, &meta.PostmanUsername, &linkedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, LinkMeta{}, fmt.Errorf("linked key for %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, LinkMeta{}, fmt.Errorf("get linked key for %s: %w", id, err)
+	}
+	meta.LinkedAt = fromNanos(linkedAt)
+	return cloneBytes(sealed), meta, nil
+}
+
+// DeleteLinkedKey implements Store.
+func (s *SQLite) DeleteLinkedKey(ctx context.Context, id UserRef) (bool, error) {
+	if err := validateUser(id); err != nil {
+		return false, fmt.Errorf("delete linked key: %w", err)
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM linked_keys WHERE enterprise_id = ? AND team_id = ? AND user_id = ?`,
+		id.EnterpriseID, id.TeamID, id.UserID)
+	if err != nil {
+		return false, fmt.Errorf("delete linked key for %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("delete linked key for %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// PutAction implements Store.
+func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) error {
+	if err := validateAction(token, a); err != nil {
+		return fmt.Errorf("put action: %w", err)
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO action_tokens (token, kind, payload, owner_enterprise_id, owner_team_id, owner_user_id,
+			channel_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (token) DO NOTHING`,
+		token, a.Kind, cloneBytes(a.Payload), a.Owner.EnterpriseID, a.Owner.TeamID, a.Owner.UserID,
+		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("put action: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("put action: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("put action: %w", ErrExists)
+	}
+	return nil
+}
+
+// TakeAction implements Store. One UPDATE both claims the token and returns it, so concurrent takers (in this
+// process or another sharing the file) cannot both win.
+func (s *SQLite) TakeAction(ctx context.Context, token string, now time.Time) (PendingAction, error) {
+	if err := validateKey("action token", token); err != nil {
+		return PendingAction{}, fmt.Errorf("take action: %w", err)
+	}
+	if err := validateTime("now", now, false); err != nil {
+		return PendingAction{}, fmt.Errorf("take action: %w", err)
+	}
+	nowNanos := now.UnixNano()
+	var (
+		a                    PendingAction
+		createdAt, expiresAt sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, `
+		UPDATE action_tokens SET used_at = ?
+		WHERE token = ? AND used_at IS NULL AND expires_at > ?
+		RETURNING kind, payload, owner_enterprise_id, owner_team_id, owner_user_id, channel_id, created_at, expires_at`,
+		nowNanos, token, nowNanos).Scan(&a.Kind, &a.Payload, &a.Owner.EnterpriseID, &a.Owner.TeamID, &a.Owner.UserID,
+		&a.ChannelID, &createdAt, &expiresAt)
+	if err == nil {
+		a.Payload = cloneBytes(a.Payload)
+		a.CreatedAt = fromNanos(createdAt)
+		a.ExpiresAt = fromNanos(expiresAt)
+		return a, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return PendingAction{}, fmt.Errorf("take action: %w", err)
+	}
+	// Not claimed: say why. A token only moves from unused to used (or is purged), so this answer is stable.
+	var usedAt sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT used_at FROM action_tokens WHERE token = ?`, token).Scan(&usedAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotFound)
+	case err != nil:
+		return PendingAction{}, fmt.Errorf("take action: %w", err)
+	case usedAt.Valid:
+		return PendingAction{}, fmt.Errorf("take action: %w", ErrUsed)
+	default:
+		return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
+	}
+}
+
+// PurgeExpired implements Store.
+func (s *SQLite) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
+	if err := validateTime("now", now, false); err != nil {
+		return 0, fmt.Errorf("purge expired: %w", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("purge expired: %w", err)
+	}
+	defer tx.Rollback()
+	total := 0
+	for _, q := range []string{
+		`DELETE FROM action_tokens WHERE expires_at <= ?`,
+		`DELETE FROM seen_keys WHERE expires_at <= ?`,
+	} {
+		res, err := tx.ExecContext(ctx, q, now.UnixNano())
+		if err != nil {
+			return 0, fmt.Errorf("purge expired: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("purge expired: %w", err)
+		}
+		total += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("purge expired: %w", err)
+	}
+	return total, nil
+}
+
+// SeenOnce implements Store. The upsert only rewrites a row whose window has ended, so the number of changed rows
+// tells whether this call was first.
+func (s *SQLite) SeenOnce(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error) {
+	if err := validateSeen(key, ttl, now); err != nil {
+		return false, fmt.Errorf("seen once: %w", err)
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO seen_keys (key, expires_at) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE seen_keys.expires_at <= ?`,
+		key, now.Add(ttl).UnixNano(), now.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("seen once: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("seen once: %w", err)
+	}
+	return n > 0, nil
+}
