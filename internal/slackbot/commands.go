@@ -283,4 +283,3 @@ func joinAny(v any) string {
 	}
 	return strings.Join(parts, ", ")
 }
-

@@ -124,10 +124,10 @@ type Dispatcher struct {
 	cfg     Config
 	pending sync.WaitGroup // queued or running jobs, for Idle
 	jobs    chan job
-	wg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
-	groups groupCache
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	groups  groupCache
 }
 
 type job struct {

@@ -9,7 +9,7 @@ import (
 )
 
 type wireMessage struct {
-	Text   string      `json:"text"`
+	Text   string       `json:"text"`
 	Blocks slack.Blocks `json:"blocks"`
 }
 
