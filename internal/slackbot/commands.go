@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/slackrender"
 	"github.com/pmops/pmops/internal/store"
@@ -56,11 +54,8 @@ func (d *Dispatcher) handleCommand(ctx context.Context, req Request) Ack {
 	return Ack{}
 }
 
-func prepend(note string, m slackrender.Message) slackrender.Message {
-	head := slackrender.Text(note)
-	m.Blocks = append(head.Blocks, m.Blocks...)
-	m.Text = note + "\n" + m.Text
-	return m
+func prepend(line string, m slackrender.Message) slackrender.Message {
+	return compose(note(line), m)
 }
 
 // call runs one tool for the person behind req.
@@ -230,14 +225,9 @@ func (d *Dispatcher) runWrite(ctx context.Context, req Request, env *tools.Env, 
 	}
 	d.audit(req, cmd.Tool, cmd.Args, "ok")
 	done := slackrender.Done(req.UserID, writeSummary(cmd, res), d.cfg.Now())
-	body := r.result(res)
-	done.Blocks = append(done.Blocks, withoutButtons(body.Blocks)...)
-	done.Text = done.Text + "\n" + body.Text
-	d.reply(req, done, ReplyMode{ReplaceOriginal: true})
-}
-
-func withoutButtons(m []slack.Block) []slack.Block {
-	return stripActions(slackrender.Message{Blocks: m}).Blocks
+	body := stripActions(r.result(res))
+	body.More = nil
+	d.reply(req, compose(done, body), ReplyMode{ReplaceOriginal: true})
 }
 
 func writeSummary(cmd Command, res tools.Result) string {
