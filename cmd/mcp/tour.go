@@ -12,7 +12,6 @@ import (
 // tourSteps show the tool layer on the demo team: who we are, what's there, what's failing and why.
 var tourSteps = [][]string{
 	{"get_account"},
-	{"list_workspaces"},
 	{"list_monitors"},
 	{"run_monitor", "monitor=Orders API nightly regression"},
 	{"explain_monitor_failure", "monitor=Orders API nightly regression"},
