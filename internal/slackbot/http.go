@@ -122,7 +122,7 @@ func RequestFromInteraction(cb slack.InteractionCallback) (Request, bool) {
 	}
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
-		if len(cb.ActionCallback.BlockActions) == 0 {
+		if len(cb.ActionCallback.BlockActions) == 0 || cb.ActionCallback.BlockActions[0] == nil {
 			return req, false
 		}
 		req.Kind = KindAction
@@ -133,6 +133,9 @@ func RequestFromInteraction(cb slack.InteractionCallback) (Request, bool) {
 		req.ViewCallbackID = cb.View.CallbackID
 		req.ViewMetadata = cb.View.PrivateMetadata
 		req.ViewValues = map[string]string{}
+		if cb.View.State == nil {
+			return req, true
+		}
 		for _, actions := range cb.View.State.Values {
 			for actionID, v := range actions {
 				req.ViewValues[actionID] = v.Value
