@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAuth(t *testing.T) {
@@ -147,5 +148,52 @@ func TestServesOverRealHTTP(t *testing.T) {
 	defer res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("RateLimit-Policy") != "300;w=60" || res.Header.Get("Date") == "" {
 		t.Fatalf("status %d headers %v", res.StatusCode, res.Header)
+	}
+}
+
+// TestConcurrentUse hammers one emulator from several goroutines (for the race detector): reads, writes, runs
+// with webhooks, scheduled work and faults at once.
+func TestConcurrentUse(t *testing.T) {
+	rc := newReceiver(t, nil)
+	f := newFixture(t, Options{WebhookURL: rc.srv.URL, PerWindow: 1 << 20, RoutePerWindow: 1 << 20})
+	srv := httptest.NewServer(f.e)
+	defer srv.Close()
+	f.e.SetFault(Fault{Kind: FaultServerError, Route: "GET /me", Times: 5})
+	paths := []struct{ method, path, body string }{
+		{"GET", "/me", ""}, {"GET", "/collections", ""}, {"GET", "/workspaces?limit=1", ""},
+		{"POST", "/monitors/" + f.uid("monitor", DemoMonitorFlaky) + "/run", ""},
+		{"PATCH", "/environments/" + f.uid("environment", "local"), `[{"op":"replace","path":"/name","value":"local"}]`},
+		{"PUT", "/collections/" + f.uid("collection", DemoCollectionBilling), `{"collection":{"info":{"name":"Legacy Billing","schema":"https://schema.postman.com/json/collection/v2.1.0/collection.json"},"item":[]}}`},
+		{"GET", "/collections/" + f.uid("collection", DemoCollectionPayments), ""},
+	}
+	done := make(chan struct{})
+	for w := range 6 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 15 {
+				p := paths[(w+i)%len(paths)]
+				req, _ := http.NewRequest(p.method, srv.URL+p.path, strings.NewReader(p.body))
+				req.Header.Set("X-Api-Key", DemoKey)
+				res, err := srv.Client().Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = res.Body.Close()
+				if res.StatusCode >= 500 && p.path != "/me" {
+					t.Errorf("%s %s: %d", p.method, p.path, res.StatusCode)
+				}
+			}
+		}()
+	}
+	for range 3 {
+		f.e.Advance(10 * time.Minute)
+	}
+	for range 6 {
+		<-done
+	}
+	f.e.WaitWebhooks()
+	if len(rc.payloads(t)) == 0 {
+		t.Fatal("no webhooks")
 	}
 }

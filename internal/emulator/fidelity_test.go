@@ -272,6 +272,7 @@ func keyPaths(v any, at string, into map[string]bool) {
 }
 
 type fidelityCase struct {
+	opts    *Options // nil: the demo seed with default options
 	name    string
 	op      string
 	status  int
@@ -452,6 +453,10 @@ func fidelityCases() []fidelityCase {
 		{name: "create environment null value", op: "POST /environments", status: 400, example: "Invalid Type", send: func(f *fixture) *resp {
 			return f.do("POST", "/environments", DemoKey, `{"environment":{"name":"x","values":[null]}}`)
 		}},
+		{name: "create environment too large", op: "POST /environments", status: 413, example: "Payload Too Large", opts: &Options{MaxBodyBytes: 64},
+			send: func(f *fixture) *resp {
+				return f.do("POST", "/environments", DemoKey, `{"environment":{"name":"`+strings.Repeat("x", 100)+`"}}`)
+			}},
 		{name: "create environment chunked", op: "POST /environments", status: 411, example: "Length Required", send: func(f *fixture) *resp {
 			return f.do("POST", "/environments", DemoKey, `{"environment":{"name":"x"}}`, chunked())
 		}},
@@ -577,10 +582,24 @@ func fidelityCases() []fidelityCase {
 
 func TestFidelity(t *testing.T) {
 	locateSpec(t)
+	covered := map[string]bool{}
 	for _, c := range fidelityCases() {
+		covered[c.op] = true
 		t.Run(c.name, func(t *testing.T) {
-			checkFidelity(t, demo(t), c)
+			opts := Options{}
+			if c.opts != nil {
+				opts = *c.opts
+			}
+			checkFidelity(t, newFixture(t, opts), c)
 		})
+	}
+	for _, op := range Operations() {
+		if !covered[op] {
+			t.Errorf("no fidelity case for %s", op)
+		}
+	}
+	if len(Operations()) != len(locateSpec(t)) {
+		t.Errorf("the emulator serves %d operations, the contract has %d", len(Operations()), len(locateSpec(t)))
 	}
 }
 

@@ -775,6 +775,10 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 		return
 	}
 	serverNow := b.serverNow(recv)
+	// The limit and window are learnt from answers that went through; a 429 may describe some other bucket.
+	if status == http.StatusTooManyRequests {
+		h.Limit, h.Window = -1, 0
+	}
 	if h.Limit > 0 {
 		if b.limitLearned && h.Limit != b.limit {
 			b.g.log.Info("rate gate: window limit changed", "from", b.limit, "to", h.Limit)
@@ -979,7 +983,8 @@ func (b *budget) storePlan(w *waiter, now time.Time) (adds []storeAdd, ttl time.
 
 // overShare gives w's grant back if this process is over its Limit/k share of the window (store down).
 func (b *budget) overShare(w *waiter, now time.Time) bool {
-	if len(w.charges) == 0 || b.cur.ours <= b.limit/b.opts.StoreReplicas {
+	// A probe goes regardless (one per window or block); bouncing it would re-grant it at once, forever.
+	if w.probe || len(w.charges) == 0 || b.cur.ours <= b.limit/b.opts.StoreReplicas {
 		return false
 	}
 	b.cancelGrant(w, now)

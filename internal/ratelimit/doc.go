@@ -1,5 +1,79 @@
 // Package ratelimit is the one gate every request to a rate-limited HTTP API goes through: it mirrors the
 // server's fixed-window budget from response headers, queues callers instead of letting them hit 429s, serves
 // interactive traffic before background traffic, is fair between users, and fails fast when the monthly quota
-// is spent. It knows HTTP headers, not the resources behind them.
+// is spent. It knows HTTP headers, not the resources behind them: stricter route buckets and cache rules are
+// configured by path pattern.
+//
+// # Use
+//
+// A Gate is an http.RoundTripper (New(next, Options{})); callers say who they are with WithTicket (class, user,
+// cost). One Gate mirrors one API key's budget; requests with several keys through one Gate share it, which is
+// safe but slow. Snapshot reports the budget at no API cost. Acquire serves callers that send requests some
+// other way.
+//
+// # Accounting
+//
+// The gate keeps the current window's limit L, its end E (server clock), ours (the requests this process charged
+// to the window, in-flight ones included, counted exactly) and foreign, a lower bound of everybody else's use:
+// the maximum over this window's answers of (L − Remaining) − ours at that moment. A request may go while
+//
+//	avail = L − ours − foreign ≥ cost
+//
+// With a WindowStore the shared count of all replicas takes the place of ours (avail is also bounded by
+// L − shared − non-store clients); while the store fails each process keeps to L/StoreReplicas (fail-safe). Every
+// header family is read (X-RateLimit-*, RateLimit-*, the combined RateLimit: and RateLimit-Policy, Retry-After in
+// all spellings, the *-Month quota headers); an epoch Reset is exact, a whole-second delta is padded by a second.
+// Until headers say otherwise the gate assumes 60 requests per 60 s.
+//
+// # Clock and probe
+//
+// Date is floored to the second and stamped while the request is at the server, so over the last 16 answers
+// max(Date − receipt) is a lower bound of the server-minus-local offset and min(Date + 1 s − send) an upper
+// bound. The window ends locally at E − lower + guard: late, never early. At that moment (and at cold start, and
+// after a 429 block) exactly one request, the probe, goes; the queue opens when an answer shows the new window.
+// Requests still in flight when the window rolls are charged to both windows until their answers say which one
+// counted them. Background pacing, below, ends by E − upper − one way, so the last tokens still land in the
+// window.
+//
+// # Priority and fairness
+//
+// Strict priority alone fails against a fixed window: background traffic drains the window the instant it opens
+// and a person asking a second later waits a minute. Interactive requests take any token; background requests
+// only tokens above the line
+//
+//	line(f) = max(L·(1−f) − B, R·(1−f), ⌈R/3⌉)   for f < 1, then 0
+//
+// where f is the elapsed fraction of the pacing span, B the background burst (5) and R the interactive reserve
+// (15 % of L, or 1.5 × the interactive demand of recent windows if more, at most L/2). Background traffic thus
+// runs at an even pace, leaves room for people at every moment, and still takes the whole window by its end.
+//
+// Within a class users are served round-robin (a 429 retry goes to the front). Round-robin alone does not help
+// when tokens arrive in bursts, since a light user is not queued at the instant they appear, so each user also
+// has a work-conserving sub-limit: an equal share ⌈L/n⌉ over the n users active in the class (queued, in flight,
+// or seen in the last ActiveGap); beyond it a user may take a token only if what is left covers the other active
+// users' unused shares, scaled by (1−f). PerUserLimit adds a hard cap.
+//
+// # 429s, quota, deadlines
+//
+// A 429 closes the whole gate until Retry-After (X-RateLimit-RetryAfter, RetryAfter; then the Reset; then one
+// window), clamped to [1 s, MaxWait] plus the guard, then a probe reopens it. Idempotent requests (GET, HEAD,
+// OPTIONS) are retried at the front of their queue up to MaxRetries times; others get *RateLimitedError. A 429 on
+// a route-bucketed request closes only that bucket when the evidence says the main window had room (its headers
+// describe another limit or show room, or, without headers, our own count does). Remaining-Month 0, or a 429 body
+// naming a quota error (QuotaErrorNames), fails every queued and later call with ErrQuotaExhausted without sending;
+// one request tests the quota every QuotaProbeInterval. A caller whose deadline falls before the earliest moment
+// it could be sent gets *RateLimitedError{RetryAt} at once; a cancelled caller leaves the queue and gives back a
+// grant it did not use.
+//
+// # Cache and coalescing
+//
+// Opt in per request (WithCache, WithCoalescing) or by path (Options.Cache). Identical concurrent GETs share one
+// request that survives the cancellation of the caller who started it, and takes the priority of an interactive
+// caller who joins it. Answers are cached for a TTL under the API key's hash, method, full URL and Accept; a
+// write to /x/{id}/... drops cached paths under /x/{id} and the list /x.
+//
+// # Safety
+//
+// Headers are untrusted: garbage, negative and absurd values are dropped, a Reset in the past is ignored, waits
+// are clamped to MaxWait, timers never re-arm closer than 10 ms, and a failed probe backs off.
 package ratelimit

@@ -46,15 +46,17 @@ func TestParseHeaders(t *testing.T) {
 		{"X family, reset in epoch milliseconds", hdr("X-RateLimit-Reset", itoa(epoch*1000+34000)),
 			with(func(w *want) { w.reset, w.exact = at(epoch+34), true })},
 		{"RateLimit- family, reset seconds until", hdr("RateLimit-Limit", "60", "RateLimit-Remaining", "0", "RateLimit-Reset", "7"),
-			with(func(w *want) { w.limit, w.remaining, w.reset = 60, 0, parseNow.Add(7 * time.Second) })},
+			with(func(w *want) { w.limit, w.remaining, w.reset = 60, 0, parseNow.Add(7*time.Second) })},
 		{"combined RateLimit", hdr("RateLimit", "limit=300, remaining=12, reset=34"),
-			with(func(w *want) { w.limit, w.remaining, w.reset = 300, 12, parseNow.Add(34 * time.Second) })},
+			with(func(w *want) { w.limit, w.remaining, w.reset = 300, 12, parseNow.Add(34*time.Second) })},
 		{"combined RateLimit, draft syntax", hdr("RateLimit", `"default";r=50;t=30`, "RateLimit-Policy", `"default";q=100;w=60`),
-			with(func(w *want) { w.limit, w.remaining, w.reset, w.window = 100, 50, parseNow.Add(30 * time.Second), time.Minute })},
+			with(func(w *want) {
+				w.limit, w.remaining, w.reset, w.window = 100, 50, parseNow.Add(30*time.Second), time.Minute
+			})},
 		{"policy gives window and fallback limit", hdr("RateLimit-Policy", "300;w=60"),
 			with(func(w *want) { w.limit, w.window = 300, time.Minute })},
 		{"several policies: the one matching the limit", hdr("RateLimit-Limit", "10", "RateLimit-Policy", "300;w=60, 10;w=10"),
-			with(func(w *want) { w.limit, w.window = 10, 10 * time.Second })},
+			with(func(w *want) { w.limit, w.window = 10, 10*time.Second })},
 		{"families disagree: lowest limit and remaining, epoch reset wins", hdr(
 			"X-RateLimit-Limit", "300", "X-RateLimit-Remaining", "40", "X-RateLimit-Reset", itoa(epoch+30),
 			"RateLimit-Limit", "60", "RateLimit-Remaining", "12", "RateLimit-Reset", "31"),

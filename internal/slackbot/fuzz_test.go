@@ -2,9 +2,9 @@ package slackbot
 
 import (
 	"bytes"
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,8 +22,10 @@ import (
 // nullResponder drops answers; the fuzz targets only care that nothing panics or leaks through unverified.
 type nullResponder struct{}
 
-func (nullResponder) Reply(context.Context, Request, slackrender.Message, ReplyMode) error { return nil }
-func (nullResponder) OpenView(context.Context, string, slack.ModalViewRequest) error          { return nil }
+func (nullResponder) Reply(context.Context, Request, slackrender.Message, ReplyMode) error {
+	return nil
+}
+func (nullResponder) OpenView(context.Context, string, slack.ModalViewRequest) error { return nil }
 
 // refuseEnvs has no Postman behind it: a fuzzed request that got this far finds no key.
 type refuseEnvs struct{}
