@@ -295,45 +295,15 @@ func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (Colle
 	if err != nil {
 		return CollectionView{}, err
 	}
-	col, err := env.Client.GetCollection(ctx, uid, api.GetCollectionOptions{})
+	if args.Request != "" {
+		return getCollectionRequest(ctx, env, uid, args.Request)
+	}
+	// The outline needs only names, methods and URLs: the fast decoder keeps a 4,000-request collection cheap.
+	out, err := env.Client.GetCollectionOutline(ctx, uid)
 	if err != nil {
 		return CollectionView{}, fmt.Errorf("get collection %s: %w", uid, err)
 	}
-	view := CollectionView{Name: col.Info.Name, UID: firstNonEmpty(col.Info.UID, uid), Description: clip(col.Info.Description.Text(), 500)}
-	type entry struct {
-		parents []string
-		item    *api.Item
-	}
-	var all []entry
-	_ = col.Walk(func(parents []string, it *api.Item) error {
-		if it.IsFolder() {
-			view.Folders++
-		} else {
-			view.Requests++
-		}
-		all = append(all, entry{parents: slices.Clone(parents), item: it})
-		return nil
-	})
-	if args.Request != "" {
-		var reqs []entry
-		for _, e := range all {
-			if !e.item.IsFolder() {
-				reqs = append(reqs, e)
-			}
-		}
-		hit, err := match("request", args.Request, reqs, func(e entry) ref {
-			name := e.item.Name
-			if p := strings.Join(e.parents, "/"); p != "" && strings.Contains(args.Request, "/") {
-				name = p + "/" + name
-			}
-			return ref{Name: name, ID: e.item.ID, UID: e.item.UID}
-		})
-		if err != nil {
-			return CollectionView{}, err
-		}
-		view.Request = requestDetail(hit.parents, hit.item)
-		return view, nil
-	}
+	view := CollectionView{Name: out.Info.Name, UID: firstNonEmpty(out.Info.UID, uid), Description: clip(out.Info.Description.Text(), 500)}
 	depth := args.Depth
 	if depth == 0 {
 		depth = 4
@@ -343,22 +313,34 @@ func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (Colle
 		limit = 100
 	}
 	var rows []OutlineRow
-	for _, e := range all {
-		if len(e.parents) >= depth {
-			continue
-		}
-		row := OutlineRow{Path: strings.Join(e.parents, "/"), Name: e.item.Name, ID: e.item.ID}
-		if e.item.IsFolder() {
-			row.Folder = true
-			if len(e.parents)+1 >= depth {
-				row.Requests = countRequests(e.item.Item)
+	var walk func(items []api.OutlineItem, parents []string)
+	walk = func(items []api.OutlineItem, parents []string) {
+		for i := range items {
+			it := &items[i]
+			if it.IsFolder() {
+				view.Folders++
+			} else {
+				view.Requests++
 			}
-		} else if r := e.item.Request; r != nil {
-			row.Method = firstNonEmpty(r.Method, http.MethodGet)
-			row.URL = clip(r.URL.String(), 160)
+			if len(parents) < depth {
+				row := OutlineRow{Path: strings.Join(parents, "/"), Name: it.Name, ID: it.ID}
+				if it.IsFolder() {
+					row.Folder = true
+					if len(parents)+1 >= depth {
+						row.Requests = countOutlineRequests(it.Item)
+					}
+				} else if it.Request != nil {
+					row.Method = firstNonEmpty(it.Request.Method, http.MethodGet)
+					row.URL = clip(it.Request.URL, 160)
+				}
+				rows = append(rows, row)
+			}
+			if len(it.Item) > 0 {
+				walk(it.Item, append(slices.Clip(parents), it.Name))
+			}
 		}
-		rows = append(rows, row)
 	}
+	walk(out.Item, nil)
 	page, err := localPage(rows, args.Cursor, limit)
 	if err != nil {
 		return CollectionView{}, err
@@ -367,16 +349,51 @@ func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (Colle
 	return view, nil
 }
 
-func countRequests(items []api.Item) int {
+func countOutlineRequests(items []api.OutlineItem) int {
 	n := 0
 	for i := range items {
 		if items[i].IsFolder() {
-			n += countRequests(items[i].Item)
+			n += countOutlineRequests(items[i].Item)
 		} else {
 			n++
 		}
 	}
 	return n
+}
+
+// getCollectionRequest shows one request in full; it needs the whole document (headers, body, auth, tests).
+func getCollectionRequest(ctx context.Context, env *Env, uid, query string) (CollectionView, error) {
+	col, err := env.Client.GetCollection(ctx, uid, api.GetCollectionOptions{})
+	if err != nil {
+		return CollectionView{}, fmt.Errorf("get collection %s: %w", uid, err)
+	}
+	view := CollectionView{Name: col.Info.Name, UID: firstNonEmpty(col.Info.UID, uid), Description: clip(col.Info.Description.Text(), 500)}
+	type entry struct {
+		parents []string
+		item    *api.Item
+	}
+	var reqs []entry
+	_ = col.Walk(func(parents []string, it *api.Item) error {
+		if it.IsFolder() {
+			view.Folders++
+			return nil
+		}
+		view.Requests++
+		reqs = append(reqs, entry{parents: slices.Clone(parents), item: it})
+		return nil
+	})
+	hit, err := match("request", query, reqs, func(e entry) ref {
+		name := e.item.Name
+		if p := strings.Join(e.parents, "/"); p != "" && strings.Contains(query, "/") {
+			name = p + "/" + name
+		}
+		return ref{Name: name, ID: e.item.ID, UID: e.item.UID}
+	})
+	if err != nil {
+		return CollectionView{}, err
+	}
+	view.Request = requestDetail(hit.parents, hit.item)
+	return view, nil
 }
 
 const maxBodyShown = 4000
@@ -627,17 +644,11 @@ func deleteCollection(ctx context.Context, env *Env, args deleteCollectionArgs) 
 		return Change{}, err
 	}
 	if !args.Confirm {
-		col, err := env.Client.GetCollection(ctx, uid, api.GetCollectionOptions{})
+		col, err := env.Client.GetCollectionOutline(ctx, uid)
 		if err != nil {
 			return Change{}, fmt.Errorf("get collection %s: %w", uid, err)
 		}
-		reqs := 0
-		_ = col.Walk(func(_ []string, it *api.Item) error {
-			if !it.IsFolder() {
-				reqs++
-			}
-			return nil
-		})
+		reqs := countOutlineRequests(col.Item)
 		return Change{Action: "delete collection", Name: col.Info.Name, UID: uid,
 			Details: []string{fmt.Sprintf("would delete %s and everything in it; this cannot be undone", plural(reqs, "request", "requests")), "call again with confirm=true to delete"}}, nil
 	}
