@@ -236,14 +236,18 @@ func (b *budget) userFor(t Ticket) *userState {
 	return u
 }
 
-// precheck fails a request that cannot be sent before its deadline, or at all.
-func (b *budget) precheck(w *waiter, now time.Time) error {
+// precheck fails a request that cannot be sent before its deadline, or at all. With an exhausted quota, the
+// first request after QuotaProbeInterval becomes the quota probe if takeProbe.
+func (b *budget) precheck(w *waiter, now time.Time, takeProbe bool) error {
 	if b.closed {
 		return ErrClosed
 	}
 	if b.month.exhausted {
 		if b.month.probeInFlight || now.Before(b.month.nextProbe) {
 			return quotaError(w)
+		}
+		if !takeProbe {
+			return nil
 		}
 		w.quotaProbe = true
 		b.month.probeInFlight = true
@@ -304,7 +308,7 @@ func (b *budget) earliestSend(w *waiter, now time.Time) (time.Time, string) {
 }
 
 func (b *budget) enqueue(w *waiter, front bool, now time.Time) error {
-	if err := b.precheck(w, now); err != nil {
+	if err := b.precheck(w, now, true); err != nil {
 		return err
 	}
 	w.user = b.userFor(w.ticket)
@@ -790,9 +794,13 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	}
 	end, exact := h.ResetAt, h.ResetExact
 	if !end.IsZero() {
+		stamped := serverNow // when the server wrote the headers: its Date, else our receipt
+		if !h.Date.IsZero() {
+			stamped = h.Date
+		}
 		d := end.Sub(serverNow)
 		switch {
-		case d < -2*time.Second: // a reset in the past is garbage
+		case end.Sub(stamped) < -2*time.Second: // a reset before the answer was written is garbage
 			end = time.Time{}
 		case d > b.maxWait():
 			end, exact = serverNow.Add(b.maxWait()), false

@@ -37,8 +37,9 @@ type Options struct {
 	DefaultLimit  int
 	DefaultWindow time.Duration
 
-	// InteractiveReserve is the fraction of the window kept for interactive traffic; the reserve shrinks linearly
-	// to nothing at the window's end. Default 0.15; negative disables it.
+	// InteractiveReserve is the fraction of the window kept for interactive traffic (raised to 1.5 × the
+	// interactive demand of recent windows when that is more, at most half); the reserve shrinks over the window
+	// to a floor of a third of it, released in the window's last moments. Default 0.15; negative disables it.
 	InteractiveReserve float64
 	// BackgroundBurst is how far background traffic may run ahead of the even pace line L·(1−elapsed). Default 5.
 	BackgroundBurst int
@@ -496,7 +497,7 @@ func (g *Gate) failFast(ctx context.Context, req *http.Request, t Ticket) error 
 	w := g.newWaiter(ctx, req, t)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.b.precheck(w, time.Now())
+	return g.b.precheck(w, time.Now(), false)
 }
 
 // storeAdmit registers a granted request with the WindowStore, if any. It returns false when a shared window is

@@ -14,7 +14,8 @@ type Lease struct {
 }
 
 // Acquire waits for one request slot for t, as RoundTrip would, for callers that send requests some other way.
-// The caller must end the lease with Done (the request was sent) or Cancel (it was not).
+// The caller must end the lease with Done (the request was sent) or Cancel (it was not). Leases carry no API
+// key, so with a WindowStore they count under the key hash "anonymous".
 func (g *Gate) Acquire(ctx context.Context, t Ticket) (*Lease, error) {
 	t = normalTicket(t)
 	w := &waiter{ticket: t, cost: t.Cost, method: "ACQUIRE", keyID: "anonymous"}

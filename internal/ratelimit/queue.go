@@ -38,7 +38,6 @@ type waiter struct {
 	charges    []time.Time // window ends (server clock) this request is charged to
 	chargedLen int         // cost charged per window
 	cumAt      int64       // gate.grantCost right after this grant, for monthly accounting
-	usedAtAdd  int         // window's usedMax when the store Add was issued
 	storeKeys  []string    // WindowStore keys this grant was added to
 	countedIn  time.Time   // the window (end, server clock) its answer says counted it; zero if unknown
 }

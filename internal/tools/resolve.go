@@ -62,10 +62,21 @@ func match[T any](kind, query string, items []T, refOf func(T) ref) (T, error) {
 		names = append(names, r.Name)
 		byName[r.Name] = r
 	}
-	e := &Error{Kind: KindNotFound, Message: fmt.Sprintf("no %s named %q", kind, q),
-		Hint: fmt.Sprintf("use one of the listed names or IDs (list_%ss shows them all)", kind)}
-	for _, n := range closest(q, names, 5) {
+	e := &Error{Kind: KindNotFound, Message: fmt.Sprintf("no %s named %q", kind, q)}
+	near := closest(q, names, 5)
+	if len(near) == 0 && len(names) <= 10 {
+		near = names // nothing close, but few enough to show them all
+	}
+	for _, n := range near {
 		e.Candidates = append(e.Candidates, Candidate{Name: n, ID: idOf(byName[n])})
+	}
+	switch {
+	case len(e.Candidates) > 0:
+		e.Hint = "use one of these names, or an ID"
+	case len(names) == 0:
+		e.Hint = fmt.Sprintf("there are no %ss to choose from", kind)
+	default:
+		e.Hint = fmt.Sprintf("list_%ss shows the %d names", kind, len(names))
 	}
 	return zero, e
 }
