@@ -130,7 +130,7 @@ func (d *Dispatcher) proposeWrite(ctx context.Context, req Request, env *tools.E
 		confirm.Label = "Remove"
 	}
 	msg := slackrender.Confirm(title, summary, details, confirm, r.opts())
-	d.reply(req, r.finish(msg), ReplyMode{})
+	d.reply(req, msg, ReplyMode{})
 }
 
 func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {

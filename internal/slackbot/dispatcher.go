@@ -128,6 +128,8 @@ type Dispatcher struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	groups  groupCache
+	closing sync.Once
+	stop    chan struct{} // closed by Close: stops the purger
 }
 
 type job struct {
@@ -159,17 +161,45 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{cfg: cfg, jobs: make(chan job, cfg.Queue), ctx: ctx, cancel: cancel}
+	d := &Dispatcher{cfg: cfg, jobs: make(chan job, cfg.Queue), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 	for range cfg.Workers {
 		d.wg.Add(1)
 		go d.worker()
 	}
+	if p, ok := cfg.Store.(purger); ok {
+		d.wg.Add(1)
+		go d.purge(p)
+	}
 	return d, nil
+}
+
+// purger is a store that can forget spent action tokens and old de-duplication keys.
+type purger interface {
+	PurgeExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// purge drops expired tokens every ten minutes, so the store does not grow with every button ever shown.
+func (d *Dispatcher) purge(p purger) {
+	defer d.wg.Done()
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			if n, err := p.PurgeExpired(d.ctx, d.cfg.Now()); err != nil {
+				d.cfg.Logger.Warn("purge expired action tokens", "err", err)
+			} else if n > 0 {
+				d.cfg.Logger.Debug("purged expired action tokens", "rows", n)
+			}
+		}
+	}
 }
 
 // Close stops taking work and waits for running jobs to finish (or ctx to end).
 func (d *Dispatcher) Close(ctx context.Context) {
-	close(d.jobs)
+	d.closing.Do(func() { close(d.jobs); close(d.stop) })
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
 	select {
@@ -289,10 +319,8 @@ func (r *renderer) nextPage(cursor string) (slackrender.Action, bool) {
 	return slackrender.Action{Kind: slackrender.ActionPick, Tool: r.cmd.Tool, Args: args, Label: "Next page"}, true
 }
 
-func (r *renderer) finish(msg slackrender.Message) slackrender.Message { return msg }
-
 func (r *renderer) result(res tools.Result) slackrender.Message {
-	return r.finish(slackrender.Render(res, r.opts()))
+	return slackrender.Render(res, r.opts())
 }
 
 func (r *renderer) failure(err error, cmd Command) slackrender.Message {
@@ -317,7 +345,7 @@ func (r *renderer) failure(err error, cmd Command) slackrender.Message {
 			return slackrender.Action{Kind: kind, Tool: cmd.Tool, Args: args, Label: c.Name}
 		}
 	}
-	return r.finish(slackrender.RenderError(te, retry, r.opts()))
+	return slackrender.RenderError(te, retry, r.opts())
 }
 
 // nameArg is the argument of a command that names the resource a candidate replaces.
