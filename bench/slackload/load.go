@@ -34,6 +34,9 @@ type Scenario struct {
 
 	JobTimeout time.Duration // slackbot.Config.JobTimeout
 	Workers    int           // slackbot.Config.Workers (0: the bot's default)
+	// AckTimeout is how long the Slack fake waits for an ack before the user sees operation_timeout (0:
+	// Slack's 3 s).
+	AckTimeout time.Duration
 	// Wait caps how long the run waits for answers after the last command was sent; what has no answer by
 	// then counts as lost.
 	Wait time.Duration
@@ -73,7 +76,7 @@ func newWorld(s Scenario) (*world, error) {
 		users[i] = slackfake.User{ID: ids[i], Name: fmt.Sprintf("user%d", i+1), RealName: fmt.Sprintf("Load User %d", i+1)}
 		members = append(members, ids[i])
 	}
-	fake := slackfake.New(slackfake.Options{Users: users,
+	fake := slackfake.New(slackfake.Options{Users: users, DeliveryTimeout: s.AckTimeout,
 		Channels: []slackfake.Channel{{ID: slackfake.ChannelGeneral, Name: "general", Members: members}}})
 	backend, err := app.Open(app.Config{APIKey: emulator.DemoKey, BaseURL: emuSrv.URL})
 	if err != nil {

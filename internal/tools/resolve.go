@@ -72,7 +72,7 @@ func match[T any](kind, query string, items []T, refOf func(T) ref) (T, error) {
 	}
 	switch {
 	case len(e.Candidates) > 0:
-		e.Hint = "use one of these names, or an ID"
+		e.Hint = fmt.Sprintf("use one of these names, or an ID (list_%ss shows them all)", kind)
 	case len(names) == 0:
 		e.Hint = fmt.Sprintf("there are no %ss to choose from", kind)
 	default:
