@@ -330,3 +330,28 @@ func TestRateLimitedCallerGetsRetryTime(t *testing.T) {
 		t.Fatal("deadline surfaced instead of the rate limit")
 	}
 }
+
+// TestServer429Styles: when Postman itself answers 429 (here its route bucket, which this client's gate is not
+// told about), the tool says rate limited with a retry time, whatever body style the 429 carries.
+func TestServer429Styles(t *testing.T) {
+	for _, style := range []string{emulator.Style429Object, emulator.Style429String, emulator.Style429Problem} {
+		t.Run(style, func(t *testing.T) {
+			f := newFixture(t, emulator.Options{RoutePerWindow: 1, Style429: style})
+			f.mustCall(t, "list_workspaces", nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			tool, _ := Lookup("list_workspaces")
+			_, err := tool.Call(ctx, f.env, nil)
+			te, ok := AsError(err)
+			if !ok || te.Kind != KindRateLimited {
+				t.Fatalf("err = %v, want rate limited", err)
+			}
+			if !strings.Contains(te.Error(), "UTC") {
+				t.Fatalf("no retry time: %v", te)
+			}
+			if f.emu.Stats(emulator.DemoKey).RateLimited == 0 {
+				t.Fatal("the server never answered 429; the test did not exercise a 429 body")
+			}
+		})
+	}
+}
