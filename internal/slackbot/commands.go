@@ -55,7 +55,7 @@ func (d *Dispatcher) handleCommand(ctx context.Context, req Request) Ack {
 }
 
 func prepend(line string, m slackrender.Message) slackrender.Message {
-	return compose(note(line), m)
+	return slackrender.Compose(slackrender.Text(line), m)
 }
 
 // call runs one tool for the person behind req.
@@ -227,7 +227,7 @@ func (d *Dispatcher) runWrite(ctx context.Context, req Request, env *tools.Env, 
 	done := slackrender.Done(req.UserID, writeSummary(cmd, res), d.cfg.Now())
 	body := stripActions(r.result(res))
 	body.More = nil
-	d.reply(req, compose(done, body), ReplyMode{ReplaceOriginal: true})
+	d.reply(req, slackrender.Compose(done, body), ReplyMode{ReplaceOriginal: true})
 }
 
 func writeSummary(cmd Command, res tools.Result) string {

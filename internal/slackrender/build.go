@@ -353,3 +353,22 @@ func firstLine(s string) string {
 	}
 	return ""
 }
+
+// Compose joins messages into one (a note above an answer, a "done" line above a result). Block IDs are
+// renumbered, because Slack rejects a message whose block IDs repeat; pagination of the parts is dropped.
+func Compose(parts ...Message) Message {
+	var out Message
+	var texts []string
+	for _, p := range parts {
+		out.Blocks = append(out.Blocks, p.Blocks...)
+		if p.Text != "" {
+			texts = append(texts, p.Text)
+		}
+		out.InChannel = out.InChannel || p.InChannel
+	}
+	out.Text = strings.Join(texts, "\n")
+	for i, b := range out.Blocks {
+		setBlockID(b, fmt.Sprintf("pmops-c%d", i))
+	}
+	return out
+}
