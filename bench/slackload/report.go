@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/slackfake"
 )
 
 // Outcome is how a command ended for the person who typed it.
@@ -244,7 +245,7 @@ func WriteMarkdown(w io.Writer, s Scenario, bot, naive *Result, th []Threshold) 
 		fmt.Fprintln(w, line)
 	}
 	row("commands sent", func(r *Result) string { return fmt.Sprint(r.Sent) })
-	row("acked (HTTP 200 within 3 s)", func(r *Result) string { return fmt.Sprint(r.Acked) })
+	row(fmt.Sprintf("acked (HTTP 200 within %s)", ackDeadline(s)), func(r *Result) string { return fmt.Sprint(r.Acked) })
 	row("ack latency p50 / p95 / p99 / max", func(r *Result) string {
 		return fmt.Sprintf("%s / %s / %s / %s", ms(Percentile(r.Acks, 50)), ms(Percentile(r.Acks, 95)),
 			ms(Percentile(r.Acks, 99)), ms(Percentile(r.Acks, 100)))
@@ -296,6 +297,13 @@ func WriteMarkdown(w io.Writer, s Scenario, bot, naive *Result, th []Threshold) 
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, verdict)
 	}
+}
+
+func ackDeadline(s Scenario) string {
+	if s.AckTimeout > 0 {
+		return secs(s.AckTimeout)
+	}
+	return secs(slackfake.AckDeadline)
 }
 
 func workers(n int) string {

@@ -38,4 +38,3 @@ func stripActions(m slackrender.Message) slackrender.Message {
 	}
 	return out
 }
-
