@@ -104,8 +104,9 @@ type command struct {
 	err         error // the delivery could not be made at all
 }
 
-// commands builds the run's slash-command forms: user i%Users types Mix[i%len(Mix)] in #general. Users and
-// texts are staggered so each user sends a spread of commands.
+// commands builds the run's slash-command forms in #general. Users take turns (command i is user i%Users's k-th,
+// k = i/Users) and each walks the mix from its own starting point (Mix[(i%Users+k)%len(Mix)]), so every user
+// sends different commands and neighbouring commands differ.
 func (w *world) commands(s Scenario) ([]*command, error) {
 	out := make([]*command, s.Commands)
 	for i := range out {

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -37,6 +38,15 @@ func main() {
 	}
 }
 
+// loadAverage is /proc/loadavg's three averages, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
 func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 	fs := flag.NewFlagSet("slackload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -50,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 	fs.DurationVar(&s.Window, "window", 60*time.Second, "emulator rate window")
 	fs.DurationVar(&s.JobTimeout, "job-timeout", 60*time.Second, "the bot's JobTimeout: how long a command may wait for Postman")
 	fs.IntVar(&s.Workers, "workers", 0, "the bot's Workers (0: its default)")
-	fs.DurationVar(&s.Wait, "wait", 120*time.Second, "after the last command, wait at most this long for answers (the rest count as lost)")
+	fs.DurationVar(&s.Wait, "wait", 140*time.Second, "after the last command, wait at most this long for answers (the rest count as lost)")
 	maxP99 := fs.Duration("max-ack-p99", 100*time.Millisecond, "threshold for the bot's ack latency p99")
 	baseline := fs.Bool("baseline", true, "also run the naive on-the-ack-path bot")
 	verbose := fs.Bool("v", false, "log the bot's warnings to stderr")
@@ -77,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	load := loadAverage()
 	start := time.Now()
 	refs, err := Reference(ctx, s)
 	if err != nil {
@@ -97,6 +108,8 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 		naive = &n
 	}
 	th := Thresholds(bot, *maxP99, s.JobTimeout)
+	fmt.Fprintf(stdout, "Measured with `%s` on %d CPUs, %s (load average %s at start).\n\n",
+		strings.Join(append([]string{"go run ./bench/slackload"}, args...), " "), runtime.NumCPU(), runtime.GOOS, load)
 	WriteMarkdown(stdout, s, &bot, naive, th)
 	fmt.Fprintf(stderr, "slackload: done in %s\n", secs(time.Since(start)))
 	ok = true

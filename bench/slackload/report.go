@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,14 +14,13 @@ import (
 	"github.com/pmops/pmops/internal/slackfake"
 )
 
-// Outcome is how a command ended for the person who typed it.
+// Outcome is what the final answer to a command told the person who typed it.
 type Outcome int
 
 const (
-	Lost        Outcome = iota // no answer at all
-	Answered                   // the command's result
-	RateLimited                // "Rate limited until HH:MM:SS UTC"
-	OtherError                 // any other answer (timeout, upstream error, busy, …)
+	Answered    Outcome = iota + 1 // the command's result
+	RateLimited                    // "Rate limited until HH:MM:SS UTC"
+	OtherError                     // any other answer (timeout, upstream error, busy, …)
 )
 
 // Classify says how a final answer ended the command whose result starts with the header want: a result shows
@@ -228,7 +228,8 @@ func WriteMarkdown(w io.Writer, s Scenario, bot, naive *Result, th []Threshold) 
 		runs = append(runs, naive)
 	}
 	fmt.Fprintf(w, "%d slash commands over %s (one every %s) from %d users in #general; emulator latency %s, %d requests per %s per key plus Postman's 10-per-10 s route bucket; job timeout %s, %s.\n\n",
-		s.Commands, s.Over, ms(s.Over/time.Duration(max(1, s.Commands))), s.Users, s.Latency, s.PerWindow, s.Window, s.JobTimeout, workers(s.Workers))
+		s.Commands, dur(s.Over), ms(s.Over/time.Duration(max(1, s.Commands))), s.Users, dur(s.Latency), s.PerWindow, dur(s.Window),
+		dur(s.JobTimeout), workers(s.Workers))
 	head := "| |"
 	sep := "|---|"
 	for _, r := range runs {
@@ -322,6 +323,9 @@ func ms(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
 }
+
+// dur prints a configured duration in seconds, as short as it goes ("2 s", "0.3 s").
+func dur(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s" }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/pmops/pmops/internal/cli"
 	"github.com/pmops/pmops/internal/tools"
@@ -32,25 +33,12 @@ func tour(ctx context.Context, env *tools.Env, stdout, stderr io.Writer) int {
 }
 
 func quoteWords(words []string) string {
-	out := ""
+	quoted := make([]string, len(words))
 	for i, w := range words {
-		if i > 0 {
-			out += " "
-		}
-		if containsSpace(w) {
-			out += fmt.Sprintf("'%s'", w)
-		} else {
-			out += w
+		quoted[i] = w
+		if strings.Contains(w, " ") {
+			quoted[i] = "'" + w + "'"
 		}
 	}
-	return out
-}
-
-func containsSpace(s string) bool {
-	for _, r := range s {
-		if r == ' ' {
-			return true
-		}
-	}
-	return false
+	return strings.Join(quoted, " ")
 }
