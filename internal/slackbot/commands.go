@@ -79,7 +79,12 @@ func (d *Dispatcher) runRead(ctx context.Context, req Request, env *tools.Env, c
 		d.reply(req, r.failure(err, cmd), mode)
 		return
 	}
-	d.reply(req, r.result(res), mode)
+	msg := r.result(res)
+	if rep, ok := res.(tools.RunReport); ok && rep.Source == "last_run_stats" && !rep.Passed && !rep.Running {
+		// The tool's own hint speaks of its rerun argument; in Slack the way to capture details is a run.
+		msg = slackrender.Compose(msg, slackrender.Text(fmt.Sprintf("To see which requests and assertions fail, run it now: /postman monitor run %s", rep.Monitor)))
+	}
+	d.reply(req, msg, mode)
 }
 
 // proposeWrite previews a write and asks for confirmation. Environment changes are previewed with the tool's own
