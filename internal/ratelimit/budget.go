@@ -254,12 +254,23 @@ func (b *budget) precheck(w *waiter, now time.Time, takeProbe bool) error {
 		b.month.nextProbe = now.Add(b.opts.QuotaProbeInterval)
 	}
 	if !w.deadline.IsZero() {
-		if at, reason := b.earliestSend(w, now); w.deadline.Before(at) {
+		if at, reason := b.earliestSend(w, now); b.tooLate(w, at, now) {
 			b.releaseQuotaProbe(w, now)
 			return &RateLimitedError{RetryAt: at, Reason: reason}
 		}
 	}
 	return nil
+}
+
+// tooLate says a waiter cannot be served before its deadline. A request that must wait for the budget is
+// refused unless a round trip still fits after its earliest send: sending it only for the caller to give up
+// mid-flight would spend a request and still fail. One that could go now is sent however close the deadline
+// (that is an ordinary timeout, not a rate limit, and refusing it would point at a retry time of "now").
+func (b *budget) tooLate(w *waiter, at, now time.Time) bool {
+	if w.deadline.Before(at) {
+		return true
+	}
+	return at.After(now) && w.deadline.Before(at.Add(b.rtt))
 }
 
 func quotaError(w *waiter) error {
@@ -398,7 +409,7 @@ func (b *budget) pump(now time.Time) {
 			if w.deadline.IsZero() {
 				return nil
 			}
-			if at, reason := b.earliestSend(w, now); w.deadline.Before(at) {
+			if at, reason := b.earliestSend(w, now); b.tooLate(w, at, now) {
 				return &RateLimitedError{RetryAt: at, Reason: reason}
 			}
 			return nil

@@ -317,6 +317,39 @@ func TestDeadlineBeforeEarliestSendFailsAtOnce(t *testing.T) {
 	})
 }
 
+// TestDeadlineLeavesRoomForTheRoundTrip: a caller whose deadline falls just after the window resets, closer
+// than one round trip, is told to retry rather than have a request sent that it will abandon mid-flight.
+func TestDeadlineLeavesRoomForTheRoundTrip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFakeServer(fakeConfig{Limit: 2, Window: time.Minute, Latency: 500 * time.Millisecond})
+		g := quietGate(srv, Options{})
+		defer g.Close()
+		for range 2 {
+			if _, err := get(t, t.Context(), g, "/me"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Ask once with a deadline well before the reset, to learn when the gate would send next.
+		early, cancelEarly := context.WithTimeout(t.Context(), time.Second)
+		_, err := get(t, early, g, "/me")
+		cancelEarly()
+		var rl *RateLimitedError
+		if !errors.As(err, &rl) {
+			t.Fatalf("err %v; want *RateLimitedError", err)
+		}
+		// Now a deadline just after that moment: the send would fit, the ~1 s round trip would not.
+		ctx, cancel := context.WithDeadline(t.Context(), rl.RetryAt.Add(200*time.Millisecond))
+		defer cancel()
+		_, err = get(t, ctx, g, "/me")
+		if !errors.As(err, &rl) || !rl.RetryAt.After(time.Now()) {
+			t.Fatalf("err %v; want *RateLimitedError with a future retry time", err)
+		}
+		if n := srv.counts().sends; n != 2 {
+			t.Fatalf("%d sent; the doomed request went out", n)
+		}
+	})
+}
+
 func TestCancellationRemovesWaiterAndReturnsGrant(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newFakeServer(fakeConfig{Limit: 4, Window: time.Minute, Latency: 20 * time.Millisecond})

@@ -135,6 +135,9 @@ type Dispatcher struct {
 type job struct {
 	req Request
 	run func(ctx context.Context)
+	// deadline is counted from when the person asked, not from when a worker got free: time spent queued
+	// behind other commands is time the person has already waited.
+	deadline time.Time
 }
 
 // New starts a dispatcher and its workers.
@@ -222,7 +225,7 @@ func (d *Dispatcher) worker() {
 					d.reply(j.req, slackrender.Text("Something went wrong on pmops's side; the error is logged. Please try again."), ReplyMode{})
 				}
 			}()
-			ctx, cancel := context.WithTimeout(d.ctx, d.cfg.JobTimeout)
+			ctx, cancel := context.WithDeadline(d.ctx, j.deadline)
 			defer cancel()
 			j.run(ctx)
 		}()
@@ -233,7 +236,7 @@ func (d *Dispatcher) worker() {
 func (d *Dispatcher) enqueue(req Request, run func(ctx context.Context)) *Ack {
 	d.pending.Add(1)
 	select {
-	case d.jobs <- job{req: req, run: run}:
+	case d.jobs <- job{req: req, run: run, deadline: time.Now().Add(d.cfg.JobTimeout)}:
 		return nil
 	default:
 		d.pending.Done()
