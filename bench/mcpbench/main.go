@@ -33,6 +33,8 @@ import (
 	"github.com/pmops/pmops/bench/mcpbench/compare"
 	"github.com/pmops/pmops/bench/mcpbench/mcpproc"
 	"github.com/pmops/pmops/bench/mcpbench/measure"
+
+	"github.com/pmops/pmops/internal/repo"
 )
 
 const peerRelPath = ".cache/npm/peer/node_modules/@postman/postman-mcp-server/dist/src/index.js"
@@ -78,7 +80,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		root, err := repoRoot()
+		root, err := repo.Root()
 		if err != nil {
 			return err
 		}
@@ -213,42 +215,15 @@ func findPeer(flagValue string) (string, error) {
 		}
 		return flagValue, nil
 	}
-	dir, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("peer server not found (%v): pass -peer-js", err)
 	}
-	for {
-		candidate := filepath.Join(dir, peerRelPath)
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate, nil
-		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return "", fmt.Errorf("peer server not installed at %s: run scripts/npm-tools.sh", candidate)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("peer server not found: run scripts/npm-tools.sh in the repo or pass -peer-js")
-		}
-		dir = parent
+	candidate := filepath.Join(root, peerRelPath)
+	if _, err := os.Stat(candidate); err != nil {
+		return "", fmt.Errorf("peer server not installed at %s: run scripts/npm-tools.sh", candidate)
 	}
-}
-
-// repoRoot is the nearest directory at or above the working directory with a go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run -compare inside the pmops repository (no go.mod found above the working directory)")
-		}
-		dir = parent
-	}
+	return candidate, nil
 }
 
 // peerVersion reads the version from the package.json next to dist/.

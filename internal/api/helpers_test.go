@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmops/pmops/internal/repo"
 )
 
 const testKey = "PMAK-0123456789abcdef0123456789abcdef-0123456789abcdef"
@@ -27,38 +27,10 @@ func newTestClient(t *testing.T, h http.HandlerFunc) *Client {
 	return c
 }
 
-// moduleRoot walks up from the working directory to the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedFile finds <repo>/../shared/postman-api/<name>. A missing file fails the test under CI=true and skips
-// it otherwise.
+// sharedFile finds <repo>/../shared/postman-api/<name> (a missing file fails under CI=true, else skips).
 func sharedFile(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(moduleRoot(t), "..", "shared", "postman-api", name)
-	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("vendor reference %s not found (expected at <repo>/../shared/postman-api/): %v", name, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; skipping outside CI")
-	}
-	return p
+	return repo.SharedForTest(t, "postman-api", name)
 }
 
 // toJSONValue normalizes any value to what encoding/json decodes into `any`.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/pmops/pmops/internal/repo"
 )
 
 // The fidelity test checks what the emulator returns for every in-scope operation against the vendor's response
@@ -45,23 +46,11 @@ var (
 func locateSpec(t *testing.T) map[string]opSpec {
 	t.Helper()
 	specOnce.Do(func() {
-		dir, err := os.Getwd()
+		path, err := repo.Shared("postman-api", "relevant-operations.resolved.json")
 		if err != nil {
 			specErr = err
 			return
 		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				specErr = fmt.Errorf("no go.mod above the package directory")
-				return
-			}
-			dir = parent
-		}
-		path := filepath.Join(dir, "..", "shared", "postman-api", "relevant-operations.resolved.json")
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			specErr = err

@@ -7,13 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/pmops/pmops/internal/repo"
 )
 
 type receiver struct {
@@ -59,15 +60,7 @@ func (rc *receiver) payloads(t *testing.T) []map[string]any {
 
 func webhookSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	locateSpec(t) // skips (or fails on CI) when the shared contract is missing
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		dir = filepath.Dir(dir)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "..", "shared", "postman-api", "monitor-result-webhook.schema.json"))
+	raw, err := os.ReadFile(repo.SharedForTest(t, "postman-api", "monitor-result-webhook.schema.json"))
 	if err != nil {
 		t.Fatalf("webhook schema: %v", err)
 	}
