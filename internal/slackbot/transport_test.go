@@ -166,3 +166,21 @@ func TestConsoleSession(t *testing.T) {
 }
 
 var _ = tools.KindNotFound
+
+// TestSocketModeRedeliveryRunsOnce: Slack redelivers an envelope (same envelope_id, higher retry_attempt) when it
+// thinks the ack was lost; the bot acks it again but must not run the command twice.
+func TestSocketModeRedeliveryRunsOnce(t *testing.T) {
+	r := newRig(t, rigOpts{teamKey: emulator.DemoKey})
+	sm := &SocketMode{Client: socketmode.New(r.api), Dispatcher: r.d, Responder: r.d.cfg.Responder, Seen: r.store.SeenOnce}
+	cmd := slack.SlashCommand{TeamID: "T1", UserID: alice, ChannelID: slackfake.ChannelGeneral, Command: "/postman", Text: "workspaces",
+		ResponseURL: r.fake.NewResponseURL(slackfake.ChannelGeneral, alice)}
+	for attempt := range 3 {
+		evt := socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+			Request: &socketmode.Request{EnvelopeID: "env-redelivered", RetryAttempt: attempt}}
+		sm.handle(context.Background(), evt)
+	}
+	r.d.Idle()
+	if n := r.emu.Requests(emulator.DemoKey); n != 1 {
+		t.Fatalf("a redelivered envelope ran %d times, want once", n)
+	}
+}
