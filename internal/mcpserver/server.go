@@ -62,6 +62,7 @@ func New(opts Options) (*server.MCPServer, error) {
 		s.AddTool(toMCPTool(t), handler(s, t, opts))
 	}
 	addPrompts(s, selected)
+	addResources(s, selected, opts)
 	return s, nil
 }
 

@@ -223,3 +223,26 @@ func TestCapText(t *testing.T) {
 		t.Fatal("short text changed")
 	}
 }
+
+func TestCollectionResourceTemplate(t *testing.T) {
+	c := start(t, tools.Selection{}, demoEnv(t))
+	ctx := context.Background()
+	templates, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
+	if err != nil || len(templates.ResourceTemplates) != 1 {
+		t.Fatalf("templates: %+v, %v", templates, err)
+	}
+	req := mcp.ReadResourceRequest{}
+	req.Params.URI = "postman://collections/Orders%20API"
+	res, err := c.ReadResource(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := res.Contents[0].(mcp.TextResourceContents).Text
+	if !strings.Contains(text, "Orders API") || !strings.Contains(text, "Create order") {
+		t.Fatalf("outline: %s", text)
+	}
+	req.Params.URI = "postman://collections/No%20such%20thing"
+	if _, err := c.ReadResource(ctx, req); err == nil {
+		t.Fatal("an unknown collection read without error")
+	}
+}

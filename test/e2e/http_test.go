@@ -76,6 +76,7 @@ func TestConformanceSuite(t *testing.T) {
 		"server-initialize", "ping", "tools-list",
 		"logging-set-level", // pmops advertises logging
 		"prompts-list",      // and prompts
+		"resources-list",    // and a resource template (postman://collections/{collection})
 		"dns-rebinding-protection",
 		"server-sse-multiple-streams",
 	}
