@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -36,22 +37,23 @@ func (d *Dispatcher) handleCommand(ctx context.Context, req Request) Ack {
 	if err != nil {
 		return msgAck(slackrender.Text(err.Error()))
 	}
-	if cmd.Write {
-		if err := d.mayWrite(ctx, req, who); err != nil {
-			return msgAck(slackrender.Text(err.Error()))
-		}
-		if ack := d.enqueue(req, func(ctx context.Context) { d.proposeWrite(ctx, req, env, cmd) }); ack != nil {
-			return *ack
-		}
-		return Ack{}
-	}
-	if ack := d.enqueue(req, func(ctx context.Context) { d.runRead(ctx, req, env, cmd, ReplyMode{}) }); ack != nil {
-		return *ack
-	}
-	if cmd.Tool == "run_monitor" || cmd.Tool == "list_monitors" {
+	ack := d.start(ctx, req, env, who, cmd, ReplyMode{})
+	if ack.Message == nil && cmd.Tool == "list_monitors" {
 		return msgAck(slackrender.Text("⏳ Working on it…"))
 	}
-	return Ack{}
+	return ack
+}
+
+// start queues a tool call for the person behind req: a write is checked against their permission and
+// proposed for confirmation; a read runs and its answer is shown with mode.
+func (d *Dispatcher) start(ctx context.Context, req Request, env *tools.Env, w who, cmd Command, mode ReplyMode) Ack {
+	if cmd.Write {
+		if err := d.mayWrite(ctx, req, w); err != nil {
+			return msgAck(slackrender.Text(err.Error()))
+		}
+		return d.queue(req, func(ctx context.Context) { d.proposeWrite(ctx, req, env, cmd) })
+	}
+	return d.queue(req, func(ctx context.Context) { d.runRead(ctx, req, env, cmd, mode) })
 }
 
 func prepend(line string, m slackrender.Message) slackrender.Message {
@@ -188,33 +190,18 @@ func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {
 	}
 	switch p.Kind {
 	case slackrender.ActionPick:
-		if cmd.Write {
-			if err := d.mayWrite(ctx, req, who); err != nil {
-				return msgAck(slackrender.Text(err.Error()))
-			}
-			if ack := d.enqueue(req, func(ctx context.Context) { d.proposeWrite(ctx, req, env, cmd) }); ack != nil {
-				return *ack
-			}
-			return Ack{}
-		}
-		if ack := d.enqueue(req, func(ctx context.Context) { d.runRead(ctx, req, env, cmd, ReplyMode{ReplaceOriginal: true}) }); ack != nil {
-			return *ack
-		}
-		return Ack{}
+		return d.start(ctx, req, env, who, cmd, ReplyMode{ReplaceOriginal: true})
 	case slackrender.ActionConfirm:
 		if err := d.mayWrite(ctx, req, who); err != nil {
 			return msgAck(slackrender.Text(err.Error()))
 		}
-		if ack := d.enqueue(req, func(ctx context.Context) { d.runWrite(ctx, req, env, cmd) }); ack != nil {
-			return *ack
-		}
-		return Ack{}
+		return d.queue(req, func(ctx context.Context) { d.runWrite(ctx, req, env, cmd) })
 	}
 	return Ack{}
 }
 
 func (d *Dispatcher) enqueueReply(req Request, msg slackrender.Message, mode ReplyMode) {
-	if ack := d.enqueue(req, func(context.Context) { d.reply(req, msg, mode) }); ack != nil {
+	if ack := d.queue(req, func(context.Context) { d.reply(req, msg, mode) }); ack.Message != nil {
 		d.reply(req, *ack.Message, ReplyMode{})
 	}
 }
@@ -262,12 +249,7 @@ func envName(res tools.Result, cmd Command) string {
 
 func keysOf(v any) []string {
 	m, _ := v.(map[string]any)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 func joinAny(v any) string {

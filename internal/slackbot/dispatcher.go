@@ -232,16 +232,16 @@ func (d *Dispatcher) worker() {
 	}
 }
 
-// enqueue hands work to the pool without blocking; a full queue is answered at once.
-func (d *Dispatcher) enqueue(req Request, run func(ctx context.Context)) *Ack {
+// queue hands work to the pool without blocking and returns the immediate answer: none, or, when the queue is
+// full, that pmops is busy.
+func (d *Dispatcher) queue(req Request, run func(ctx context.Context)) Ack {
 	d.pending.Add(1)
 	select {
 	case d.jobs <- job{req: req, run: run, deadline: time.Now().Add(d.cfg.JobTimeout)}:
-		return nil
+		return Ack{}
 	default:
 		d.pending.Done()
-		msg := slackrender.Text(fmt.Sprintf("pmops is busy (%d requests waiting); please try again in a minute.", cap(d.jobs)))
-		return &Ack{Message: &msg}
+		return msgAck(slackrender.Text(fmt.Sprintf("pmops is busy (%d requests waiting); please try again in a minute.", cap(d.jobs))))
 	}
 }
 
