@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -52,39 +51,26 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
 func parse(args []string, stderr io.Writer) (config, []string, error) {
 	var c config
 	fs := flag.NewFlagSet("mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	fs.StringVar(&c.app.BaseURL, "base-url", os.Getenv("POSTMAN_API_BASE_URL"), "Postman API base URL [POSTMAN_API_BASE_URL]")
-	fs.StringVar(&c.app.Region, "region", os.Getenv("POSTMAN_API_REGION"), "Postman data region us|eu, ignored when a base URL is set explicitly [POSTMAN_API_REGION]")
+	c.app.AddPostmanFlags(fs)
 	fs.DurationVar(&c.app.Timeout, "timeout", 0, "timeout of one Postman API call (default 60s; monitor runs wait longer)")
 	fs.BoolVar(&c.app.Demo, "demo", false, "serve an embedded Postman emulator with demo data; no key needed")
-	fs.StringVar(&c.httpAddr, "http", envOr("PMOPS_HTTP_ADDR", ""), "serve Streamable HTTP on this address instead of stdio [PMOPS_HTTP_ADDR]")
-	fs.StringVar(&c.toolsets, "toolsets", envOr("PMOPS_TOOLSETS", ""), "comma-separated toolsets to enable, or all (default: the default toolsets) [PMOPS_TOOLSETS]")
-	fs.StringVar(&c.tools, "tools", envOr("PMOPS_TOOLS", ""), "comma-separated tools to add; alone, serve only these [PMOPS_TOOLS]")
-	fs.StringVar(&c.exclude, "exclude-tools", envOr("PMOPS_EXCLUDE_TOOLS", ""), "comma-separated tools to hide [PMOPS_EXCLUDE_TOOLS]")
-	ro, _ := strconv.ParseBool(envOr("PMOPS_READ_ONLY", "false"))
+	fs.StringVar(&c.httpAddr, "http", app.EnvOr("PMOPS_HTTP_ADDR", ""), "serve Streamable HTTP on this address instead of stdio [PMOPS_HTTP_ADDR]")
+	fs.StringVar(&c.toolsets, "toolsets", app.EnvOr("PMOPS_TOOLSETS", ""), "comma-separated toolsets to enable, or all (default: the default toolsets) [PMOPS_TOOLSETS]")
+	fs.StringVar(&c.tools, "tools", app.EnvOr("PMOPS_TOOLS", ""), "comma-separated tools to add; alone, serve only these [PMOPS_TOOLS]")
+	fs.StringVar(&c.exclude, "exclude-tools", app.EnvOr("PMOPS_EXCLUDE_TOOLS", ""), "comma-separated tools to hide [PMOPS_EXCLUDE_TOOLS]")
+	ro, _ := strconv.ParseBool(app.EnvOr("PMOPS_READ_ONLY", "false"))
 	fs.BoolVar(&c.readOnly, "read-only", ro, "hide every tool that changes anything [PMOPS_READ_ONLY]")
-	fs.StringVar(&c.logLevel, "log-level", envOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error; logs go to stderr [PMOPS_LOG_LEVEL]")
+	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error; logs go to stderr [PMOPS_LOG_LEVEL]")
 	fs.BoolVar(&c.jsonOutput, "json", false, "with call: print the structured result as JSON")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
-	c.app.APIKey = strings.TrimSpace(os.Getenv("POSTMAN_API_KEY"))
-	if c.app.BaseURL != "" && c.app.Region != "" {
-		// An explicit base URL wins; say so rather than silently dropping the region.
-		fmt.Fprintf(stderr, "note: -base-url %s is used; -region %s is ignored\n", c.app.BaseURL, c.app.Region)
-		c.app.Region = ""
-	}
+	c.app.FinishPostman(stderr)
 	return c, fs.Args(), nil
 }
 
@@ -96,14 +82,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		fmt.Fprintf(stderr, "mcp: bad -log-level %q: use debug, info, warn or error\n", c.logLevel)
+	logger, err := app.NewLogger(c.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	c.app.Logger = logger
-	sel := tools.Selection{Toolsets: split(c.toolsets), Tools: split(c.tools), Exclude: split(c.exclude), ReadOnly: c.readOnly}
+	sel := tools.Selection{Toolsets: app.List(c.toolsets), Tools: app.List(c.tools), Exclude: app.List(c.exclude), ReadOnly: c.readOnly}
 	selected, err := tools.Select(sel)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
@@ -215,16 +200,6 @@ func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, logger *sl
 		logger.Error("http server stopped", "err", err)
 		return 1
 	}
-}
-
-func split(s string) []string {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		if p := strings.TrimSpace(part); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func contains(list []*tools.Tool, name string) bool {

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -47,13 +46,6 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
 func parse(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("slackbot", flag.ContinueOnError)
@@ -62,31 +54,27 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprint(stderr, "usage: slackbot [flags]\n\nSecrets come from the environment only: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP mode),\nSLACK_APP_TOKEN (Socket Mode), POSTMAN_API_KEY (team key), PMOPS_SECRET_KEY (personal keys).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.httpAddr, "http", envOr("PMOPS_SLACK_HTTP_ADDR", ":3000"), "HTTP listen address when not in Socket Mode [PMOPS_SLACK_HTTP_ADDR]")
+	fs.StringVar(&c.httpAddr, "http", app.EnvOr("PMOPS_SLACK_HTTP_ADDR", ":3000"), "HTTP listen address when not in Socket Mode [PMOPS_SLACK_HTTP_ADDR]")
 	fs.BoolVar(&c.console, "console", false, "read /postman lines from stdin and print what Slack would show")
 	fs.BoolVar(&c.app.Demo, "demo", false, "answer from an embedded Postman emulator with demo data; no key needed")
-	fs.StringVar(&c.dbPath, "db", envOr("PMOPS_DB", "pmops.db"), "SQLite file for linked keys and pending actions; :memory: keeps nothing [PMOPS_DB]")
-	fs.StringVar(&c.slackAPIURL, "slack-api-url", envOr("SLACK_API_URL", ""), "Slack Web API base URL, e.g. a proxy or a fake (default Slack's) [SLACK_API_URL]")
-	fs.StringVar(&c.writers, "writers", envOr("PMOPS_SLACK_WRITERS", ""), "comma-separated Slack user IDs (U…) or user group IDs (S…) allowed to change Postman with the team key [PMOPS_SLACK_WRITERS]")
-	workers, _ := strconv.Atoi(envOr("PMOPS_SLACK_WORKERS", "16"))
+	fs.StringVar(&c.dbPath, "db", app.EnvOr("PMOPS_DB", "pmops.db"), "SQLite file for linked keys and pending actions; :memory: keeps nothing [PMOPS_DB]")
+	fs.StringVar(&c.slackAPIURL, "slack-api-url", app.EnvOr("SLACK_API_URL", ""), "Slack Web API base URL, e.g. a proxy or a fake (default Slack's) [SLACK_API_URL]")
+	fs.StringVar(&c.writers, "writers", app.EnvOr("PMOPS_SLACK_WRITERS", ""), "comma-separated Slack user IDs (U…) or user group IDs (S…) allowed to change Postman with the team key [PMOPS_SLACK_WRITERS]")
+	workers, _ := strconv.Atoi(app.EnvOr("PMOPS_SLACK_WORKERS", "16"))
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
-	fs.StringVar(&c.app.BaseURL, "base-url", os.Getenv("POSTMAN_API_BASE_URL"), "Postman API base URL [POSTMAN_API_BASE_URL]")
-	fs.StringVar(&c.app.Region, "region", os.Getenv("POSTMAN_API_REGION"), "Postman data region us|eu [POSTMAN_API_REGION]")
-	fs.StringVar(&c.logLevel, "log-level", envOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
+	c.app.AddPostmanFlags(fs)
+	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	c.app.APIKey = strings.TrimSpace(os.Getenv("POSTMAN_API_KEY"))
+	c.app.FinishPostman(stderr)
 	c.botToken = strings.TrimSpace(os.Getenv("SLACK_BOT_TOKEN"))
 	c.signingSecret = strings.TrimSpace(os.Getenv("SLACK_SIGNING_SECRET"))
 	c.appToken = strings.TrimSpace(os.Getenv("SLACK_APP_TOKEN"))
 	c.secretKey = strings.TrimSpace(os.Getenv(vault.EnvVar))
-	if c.app.BaseURL != "" && c.app.Region != "" {
-		c.app.Region = ""
-	}
 	return c, nil
 }
 
@@ -129,12 +117,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "slackbot: %v\n", err)
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		fmt.Fprintf(stderr, "slackbot: bad -log-level %q\n", c.logLevel)
+	logger, err := app.NewLogger(c.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	c.app.Logger = logger
 
 	var sealer slackbot.Sealer
@@ -171,7 +158,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if c.app.Demo && teamKey == "" {
 		teamKey = "PMAK-demo"
 	}
-	cfg := slackbot.Config{Envs: backend, TeamKey: teamKey, Writers: split(c.writers), Store: st, Vault: sealer,
+	cfg := slackbot.Config{Envs: backend, TeamKey: teamKey, Writers: app.List(c.writers), Store: st, Vault: sealer,
 		Workers: c.workers, Logger: logger}
 
 	if c.console {
@@ -273,14 +260,4 @@ func flagSet(args []string, name string) bool {
 		}
 	}
 	return false
-}
-
-func split(s string) []string {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		if p := strings.TrimSpace(part); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
