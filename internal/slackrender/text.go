@@ -74,16 +74,19 @@ func clip(s string, max int) string {
 	if textLen(s) <= max {
 		return s
 	}
-	var b strings.Builder
+	return headUnits(s, max-1) + "…"
+}
+
+// headUnits is the longest prefix of s, in whole runes, that fits in max units.
+func headUnits(s string, max int) string {
 	n := 0
-	for _, r := range s {
-		if n+runeLen(r)+1 > max {
-			break
+	for i, r := range s {
+		if n+runeLen(r) > max {
+			return s[:i]
 		}
-		b.WriteRune(r)
 		n += runeLen(r)
 	}
-	return b.String() + "…"
+	return s
 }
 
 // nonEmpty returns s, or alt when s has no visible characters (Slack rejects empty text objects).
@@ -144,16 +147,7 @@ func truncateMrkdwn(s string, max int) string {
 	if textLen(s) <= max {
 		return s
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n+runeLen(r)+1 > max {
-			break
-		}
-		b.WriteRune(r)
-		n += runeLen(r)
-	}
-	cut := b.String()
+	cut := headUnits(s, max-1)
 	if amp := strings.LastIndexByte(cut, '&'); amp >= 0 && !strings.Contains(cut[amp:], ";") {
 		cut = cut[:amp]
 	}
