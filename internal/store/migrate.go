@@ -39,6 +39,10 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX seen_keys_expires_at ON seen_keys (expires_at);`,
+	// 2: reserved for the action-token changes (slacksafety branch); a no-op until that branch lands.
+	`SELECT 1`,
+	// 3: the monitor notifier's state (notify_schema.go).
+	notifySchema,
 }
 
 // migrate brings db to the latest schema version. It runs in one IMMEDIATE transaction, so two processes opening
