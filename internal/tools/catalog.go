@@ -39,6 +39,7 @@ var catalog = sync.OnceValue(func() []*Tool {
 	all = append(all, collectionTools()...)
 	all = append(all, environmentTools()...)
 	all = append(all, monitorTools()...)
+	all = append(all, historyTools()...)
 	all = append(all, mockTools()...)
 	return all
 })
