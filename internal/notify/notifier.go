@@ -76,6 +76,8 @@ type Notifier struct {
 	lastPlan Plan
 	wsListed map[string]time.Time // workspace → last expansion
 	retries  map[string]int       // monitor → looks for a late scheduled run
+	// inboxRetry holds back stored webhooks whose run Postman's lastRun did not show yet.
+	inboxRetry map[int64]time.Time
 }
 
 // DefaultHistory keeps the last 500 runs or 90 days, whichever is smaller.
@@ -106,7 +108,7 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	cfg.Planner = cfg.Planner.withDefaults()
 	return &Notifier{cfg: cfg, st: cfg.Store, clk: clock.Or(cfg.Clock), log: cfg.Logger, kick: make(chan struct{}, 1),
-		inFlight: map[int64]bool{}, nextSend: map[string]time.Time{}, wsListed: map[string]time.Time{}, retries: map[string]int{}}, nil
+		inFlight: map[int64]bool{}, nextSend: map[string]time.Time{}, wsListed: map[string]time.Time{}, retries: map[string]int{}, inboxRetry: map[int64]time.Time{}}, nil
 }
 
 func (n *Notifier) now() time.Time { return n.clk.Now() }

@@ -34,6 +34,9 @@ const MinHookTokenLen = 32
 // MaxHookBody caps a webhook body; the documented payload is well under 2 KiB.
 const MaxHookBody = 64 << 10
 
+// correlateRetry is how long a webhook whose run Postman's lastRun does not show yet waits before the next look.
+const correlateRetry = 30 * time.Second
+
 // freshRun is how long before its webhook a run may have finished and still be taken from the gate's cache; a
 // fresh read trusts the numbers alone (a replay, however late, then maps to the run it reports).
 const freshRun = 2 * time.Minute
@@ -240,8 +243,9 @@ func (n *Notifier) ProcessInbox(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	done := 0
+	fresh := map[string]tools.MonitorStatus{} // one fresh read per monitor and pass, however many replays wait
 	for _, it := range items {
-		consumed, err := n.correlate(ctx, it)
+		consumed, err := n.correlate(ctx, it, fresh)
 		if err != nil {
 			return done, err
 		}
@@ -252,23 +256,41 @@ func (n *Notifier) ProcessInbox(ctx context.Context) (int, error) {
 	return done, nil
 }
 
-func (n *Notifier) correlate(ctx context.Context, it store.InboxItem) (bool, error) {
+func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[string]tools.MonitorStatus) (bool, error) {
 	var b hookBody
 	if err := json.Unmarshal(it.Body, &b); err != nil || b.MonitorUID == "" {
 		n.log.Error("dropping an unreadable stored webhook", "id", it.ID)
 		return true, n.st.DropInbox(ctx, it.ID)
 	}
-	ev, ok, err := n.matchLastRun(ctx, b, it.ReceivedAt)
+	now := n.now()
+	n.mu.Lock()
+	wait := n.inboxRetry[it.ID].After(now)
+	n.mu.Unlock()
+	if wait {
+		return false, nil
+	}
+	ev, ok, err := n.matchLastRun(ctx, b, it.ReceivedAt, fresh)
 	if err != nil {
 		var te *tools.Error
 		if errors.As(err, &te) && te.Kind == tools.KindNotFound {
 			n.log.Warn("webhook for a monitor Postman does not know; dropped", "monitor", b.MonitorUID)
 			n.monitorGone(ctx, b.MonitorUID, b.MonitorName)
-			return true, n.st.DropInbox(ctx, it.ID)
+			return true, n.dropInbox(ctx, it.ID)
 		}
-		if n.now().Sub(it.ReceivedAt) < correlateWindow {
-			n.log.Info("webhook waits for its correlation call", "monitor", b.MonitorUID, "err", err)
+	}
+	if !ok && n.cfg.Env != nil {
+		// Postman's lastRun is another run: either it has not caught up with this webhook yet, or the webhook is
+		// a late replay of an older run. Look again for a while, then decide from the history.
+		if now.Sub(it.ReceivedAt) < correlateWindow {
+			n.mu.Lock()
+			n.inboxRetry[it.ID] = now.Add(correlateRetry)
+			n.mu.Unlock()
+			n.log.Info("webhook waits for Postman's lastRun to show its run", "monitor", b.MonitorUID, "err", err)
 			return false, nil
+		}
+		if seen, herr := n.seenNumbers(ctx, b); herr == nil && seen {
+			n.log.Info("webhook repeats a run already recorded; dropped as a replay", "monitor", b.MonitorUID)
+			return true, n.dropInbox(ctx, it.ID)
 		}
 		n.log.Warn("could not correlate a webhook with its run; recording it by its arrival time", "monitor", b.MonitorUID, "err", err)
 	}
@@ -276,7 +298,37 @@ func (n *Notifier) correlate(ctx context.Context, it store.InboxItem) (bool, err
 		ev = hookEvent(b, it.ReceivedAt)
 	}
 	_, err = n.record(ctx, ev, it.ID)
+	n.mu.Lock()
+	delete(n.inboxRetry, it.ID)
+	n.mu.Unlock()
 	return err == nil, err
+}
+
+func (n *Notifier) dropInbox(ctx context.Context, id int64) error {
+	n.mu.Lock()
+	delete(n.inboxRetry, id)
+	n.mu.Unlock()
+	return n.st.DropInbox(ctx, id)
+}
+
+// seenNumbers reports whether one of the monitor's recent recorded runs has exactly the webhook's numbers.
+func (n *Notifier) seenNumbers(ctx context.Context, b hookBody) (bool, error) {
+	runs, err := n.st.Runs(ctx, b.MonitorUID, 50)
+	if err != nil {
+		return false, err
+	}
+	want := hookFields(b)
+	for _, r := range runs {
+		ev, err := eventOf(r)
+		if err != nil {
+			continue
+		}
+		if ev.Status == want.Status && ev.Assertions == want.Assertions && ev.FailedAsserts == want.FailedAsserts &&
+			(ev.Requests == want.Requests || want.Requests == 0) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // hookEvent is a webhook recorded without its run: keyed by the arrival minute and the numbers, so replays within
@@ -304,7 +356,7 @@ func hookFields(b hookBody) Event {
 
 // matchLastRun reads the monitor's lastRun and, when its numbers are the webhook's and it finished before the
 // webhook arrived, returns the event keyed by that run. ok=false means the lastRun is another run.
-func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.Time) (Event, bool, error) {
+func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.Time, fresh map[string]tools.MonitorStatus) (Event, bool, error) {
 	if n.cfg.Env == nil {
 		return Event{}, false, nil
 	}
@@ -318,9 +370,18 @@ func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.T
 		if attempt == 0 {
 			c = ratelimit.WithCache(bg, 30*time.Second)
 		}
-		st, err := tools.FetchMonitorStatus(c, env, b.MonitorUID)
-		if err != nil {
-			return Event{}, false, err
+		st, seen := fresh[b.MonitorUID]
+		if attempt == 0 && seen {
+			continue
+		}
+		if !seen {
+			var err error
+			if st, err = tools.FetchMonitorStatus(c, env, b.MonitorUID); err != nil {
+				return Event{}, false, err
+			}
+			if attempt == 1 {
+				fresh[b.MonitorUID] = st
+			}
 		}
 		lr := st.LastRun
 		match := lr != nil && sameNumbers(b.Metrics, lr) && !lr.FinishedAt.After(received.Add(time.Minute))
