@@ -191,9 +191,17 @@ func (r *rig) settle() {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		inbox, _ := r.st.Inbox(ctx, 1)
+		inbox, _ := r.st.Inbox(ctx, 0)
+		waiting := 0 // webhooks held back for their correlation window do not keep the pipeline busy
+		r.n.mu.Lock()
+		for _, it := range inbox {
+			if !r.n.inboxRetry[it.ID].After(r.clk.Now()) {
+				waiting++
+			}
+		}
+		r.n.mu.Unlock()
 		pending, _ := r.st.PendingRuns(ctx, 1)
-		if stats[store.OutboxPending]+stats[store.OutboxSending] == 0 && len(inbox) == 0 && len(pending) == 0 {
+		if stats[store.OutboxPending]+stats[store.OutboxSending] == 0 && waiting == 0 && len(pending) == 0 {
 			return
 		}
 		r.clk.Advance(time.Second)

@@ -243,7 +243,7 @@ func (n *Notifier) ProcessInbox(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	done := 0
-	fresh := map[string]tools.MonitorStatus{} // one fresh read per monitor and pass, however many replays wait
+	fresh := map[string]freshRead{} // one fresh read per monitor and pass, however many replays wait
 	for _, it := range items {
 		consumed, err := n.correlate(ctx, it, fresh)
 		if err != nil {
@@ -256,7 +256,7 @@ func (n *Notifier) ProcessInbox(ctx context.Context) (int, error) {
 	return done, nil
 }
 
-func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[string]tools.MonitorStatus) (bool, error) {
+func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[string]freshRead) (bool, error) {
 	var b hookBody
 	if err := json.Unmarshal(it.Body, &b); err != nil || b.MonitorUID == "" {
 		n.log.Error("dropping an unreadable stored webhook", "id", it.ID)
@@ -356,7 +356,7 @@ func hookFields(b hookBody) Event {
 
 // matchLastRun reads the monitor's lastRun and, when its numbers are the webhook's and it finished before the
 // webhook arrived, returns the event keyed by that run. ok=false means the lastRun is another run.
-func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.Time, fresh map[string]tools.MonitorStatus) (Event, bool, error) {
+func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.Time, fresh map[string]freshRead) (Event, bool, error) {
 	if n.cfg.Env == nil {
 		return Event{}, false, nil
 	}
@@ -370,17 +370,21 @@ func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.T
 		if attempt == 0 {
 			c = ratelimit.WithCache(bg, 30*time.Second)
 		}
-		st, seen := fresh[b.MonitorUID]
+		// A read made after this webhook arrived reflects its run; an earlier one may not.
+		memo, seen := fresh[b.MonitorUID]
+		seen = seen && !memo.at.Before(received)
 		if attempt == 0 && seen {
 			continue
 		}
+		st := memo.st
 		if !seen {
+			at := n.now()
 			var err error
 			if st, err = tools.FetchMonitorStatus(c, env, b.MonitorUID); err != nil {
 				return Event{}, false, err
 			}
 			if attempt == 1 {
-				fresh[b.MonitorUID] = st
+				fresh[b.MonitorUID] = freshRead{st: st, at: at}
 			}
 		}
 		lr := st.LastRun
@@ -400,6 +404,12 @@ func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.T
 		}
 	}
 	return Event{}, false, nil
+}
+
+// freshRead is a monitor read without the cache, and when it was made.
+type freshRead struct {
+	st tools.MonitorStatus
+	at time.Time
 }
 
 func sameNumbers(m hookMetrics, lr *tools.LastRunStatus) bool {

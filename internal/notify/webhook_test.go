@@ -116,9 +116,9 @@ func TestWebhookSnakeCaseAndReplays(t *testing.T) {
 	}
 	// Postman's lastRun never shows these numbers again: after the correlation window they are recognised as
 	// replays of a recorded run.
-	r.n.Step(context.Background())
-	r.clk.Advance(correlateWindow + time.Second)
-	r.settle()
+	for range 3 { // the schedule goes on, its webhooks arriving as they come
+		r.advance(5 * time.Minute)
+	}
 	// The first run's thread: FAILING (now RECOVERED) and the recovery; later passing runs (the emulator kept
 	// running the schedule while the clock moved) are posted as passes; no replay made a second FAILING.
 	msgs := r.slack.Messages(slackfake.ChannelGeneral)
@@ -130,6 +130,9 @@ func TestWebhookSnakeCaseAndReplays(t *testing.T) {
 			t.Errorf("unexpected message %q (all: %q)", m.Text, titles(msgs))
 		}
 	}
+	if inbox, _ := r.st.Inbox(context.Background(), 0); len(inbox) != 0 {
+		t.Errorf("%d replays still waiting after the correlation window", len(inbox))
+	}
 	runs := map[string]bool{}
 	for _, d := range r.emu.WebhookDeliveries() {
 		if d.Payload.MonitorUID == f.uid {
@@ -139,6 +142,14 @@ func TestWebhookSnakeCaseAndReplays(t *testing.T) {
 	hist, _ := r.n.History().MonitorRuns(context.Background(), f.uid, 0)
 	if len(hist) != len(runs) || len(msgs) != len(runs) {
 		t.Errorf("history has %d runs, %d messages; the emulator ran the monitor %d times", len(hist), len(msgs), len(runs))
+		for _, h := range hist {
+			t.Logf("history %s %s %s %s", h.Key, h.Status, h.FinishedAt, h.Source)
+		}
+		for _, d := range r.emu.WebhookDeliveries() {
+			if d.Payload.MonitorUID == f.uid {
+				t.Logf("delivery %d %+v", d.Status, d.Payload.Metrics)
+			}
+		}
 	}
 }
 
