@@ -78,8 +78,9 @@ func TestCrashSafety(t *testing.T) {
 				if postErr == nil {
 					t.Fatalf("the webhook was answered (%d) although the process died before answering", status)
 				}
-			} else if status != http.StatusAccepted {
-				t.Fatalf("webhook answered %d %v before the crash at %s", status, postErr, step)
+			} else if postErr == nil && status != http.StatusAccepted {
+				// (The answer may also be lost: the pipeline can reach the step before the handler has written it.)
+				t.Fatalf("webhook answered %d before the crash at %s", status, step)
 			}
 
 			// Second life: finish whatever was accepted.

@@ -206,10 +206,10 @@ func (n *Notifier) HookHandler() http.Handler {
 		if err := n.st.NoteWebhook(ctx, b.MonitorUID, now); err != nil {
 			n.log.Warn("webhook: noting the arrival failed", "err", err)
 		}
-		n.Kick()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "queued": id})
+		n.Kick()
 	})
 }
 
