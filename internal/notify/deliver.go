@@ -248,7 +248,11 @@ func (n *Notifier) failed(ctx context.Context, it store.OutboxItem, err error) {
 	case errors.As(err, &sc) && (sc.Code == 429 || sc.Code >= 500):
 		n.pace(it.ChannelID, now.Add(backoff))
 		n.log.Info("Slack answered an error; retrying", "channel", it.ChannelID, "status", sc.Code, "in", backoff)
-		_ = n.st.RetryOutbox(ctx, it.ID, now.Add(backoff), fmt.Sprintf("HTTP %d", sc.Code))
+		reason := fmt.Sprintf("HTTP %d", sc.Code)
+		if sc.Code >= 500 { // an edge error can come after the message was accepted: look before sending again
+			reason = maybeSent + reason
+		}
+		_ = n.st.RetryOutbox(ctx, it.ID, now.Add(backoff), reason)
 	case errors.As(err, &sc):
 		n.log.Error("Slack refused a notification; dropping it", "channel", it.ChannelID, "key", it.Key, "status", sc.Code)
 		_ = n.st.DropOutbox(ctx, it.ID, fmt.Sprintf("HTTP %d", sc.Code), now)

@@ -240,7 +240,8 @@ func later(a, b time.Time) time.Time {
 
 // pollOne reads one monitor and records its lastRun when it is a run not seen yet.
 func (n *Notifier) pollOne(ctx context.Context, env *tools.Env, ms store.MonitorState) (bool, error) {
-	st, err := tools.FetchMonitorStatus(ctx, env, ms.MonitorUID)
+	// A fresh read: a cached answer may predate the scheduled run this poll is for.
+	st, err := tools.FetchMonitorStatus(ratelimit.WithCache(ctx, -1), env, ms.MonitorUID)
 	now := n.now()
 	if err != nil {
 		var te *tools.Error
