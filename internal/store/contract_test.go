@@ -402,7 +402,7 @@ func testActionStranger(t *testing.T, s Store) {
 	strangers := []UserRef{
 		bob,
 		{EnterpriseID: "E1", TeamID: "T1", UserID: "U2"}, // same org and team, other user
-		{TeamID: "T1", UserID: "U1"},                    // same IDs outside the org
+		{TeamID: "T1", UserID: "U1"},                     // same IDs outside the org
 		{EnterpriseID: "E2", TeamID: "T1", UserID: "U1"}, // another org
 	}
 	for _, by := range strangers {
