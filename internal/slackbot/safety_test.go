@@ -276,3 +276,30 @@ func TestConfirmationAfterRestart(t *testing.T) {
 		t.Fatalf("a confirmation sealed with PMOPS_SECRET_KEY warns about restarts: %s", got.Blocks)
 	}
 }
+
+// TestQuotaAndWhoamiWhenQuotaSpent: with the key's monthly quota spent, /postman quota answers from the rate
+// gate (the quota is spent, its reset, the gate's numbers) instead of failing, and /postman whoami says so too.
+func TestQuotaAndWhoamiWhenQuotaSpent(t *testing.T) {
+	r := newRig(t, rigOpts{teamKey: emulator.DemoKey, emu: emulator.Options{MonthlyQuota: 5, MonthlyUsageStart: 5}})
+	r.command(t, alice, "quota")
+	got := r.lastAnswer(t, alice)
+	all := got.Text + string(got.Blocks)
+	for _, want := range []string{"quota spent", "Resets:", "Rate gate:"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("quota answer lacks %q: %s", want, all)
+		}
+	}
+	assertNoSecret(t, "quota answer", all)
+	sent := r.emu.TotalRequests()
+	r.command(t, alice, "quota")
+	if again := r.lastAnswer(t, alice); !strings.Contains(again.Text+string(again.Blocks), "quota spent") {
+		t.Fatalf("second quota: %s", again.Blocks)
+	}
+	if r.emu.TotalRequests() != sent {
+		t.Fatal("a spent quota still sent requests to Postman")
+	}
+	del := r.command(t, alice, "whoami")
+	if !strings.Contains(string(del.Body), "shared Postman key") || !strings.Contains(string(del.Body), "quota is spent") {
+		t.Fatalf("whoami: %s", del.Body)
+	}
+}
