@@ -190,10 +190,11 @@ type purger interface {
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 }
 
-// purge drops expired tokens every ten minutes, so the store does not grow with every button ever shown.
+// purge drops expired tokens (and their sealed payloads) every minute, so the store neither keeps them past
+// their expiry for long nor grows with every button ever shown.
 func (d *Dispatcher) purge(p purger) {
 	defer d.wg.Done()
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		select {

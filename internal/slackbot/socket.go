@@ -45,6 +45,9 @@ func (s *SocketMode) Run(ctx context.Context) error {
 		}
 		failures++
 		wait := s.backoff(failures)
+		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok && rl.RetryAfter > wait {
+			wait = rl.RetryAfter // apps.connections.open answered 429: Slack says when
+		}
 		log.Warn("Socket Mode connect failed; retrying", "attempt", failures, "in", wait.Round(time.Millisecond).String(), "err", err)
 		t := time.NewTimer(wait)
 		select {
