@@ -49,6 +49,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"action token never overwritten", testActionNoOverwrite},
 		{"action payloads", testActionPayloads},
 		{"action refused to a stranger, not consumed", testActionStranger},
+		{"action group spent together", testActionGroup},
 		{"action owner wins a race with strangers", testActionStrangerRace},
 		{"purge expired", testPurgeExpired},
 		{"seen once", testSeenOnce},
@@ -429,6 +430,39 @@ func testActionStranger(t *testing.T, s Store) {
 	}
 }
 
+// testActionGroup: taking a Confirm spends its Cancel (same group, same owner) and nothing else.
+func testActionGroup(t *testing.T, s Store) {
+	ctx := t.Context()
+	grouped := func(owner UserRef, group string) PendingAction {
+		a := sampleAction()
+		a.Owner, a.Group = owner, group
+		return a
+	}
+	mustPutAction(t, s, "confirm", grouped(alice, "g1"))
+	mustPutAction(t, s, "cancel", grouped(alice, "g1"))
+	mustPutAction(t, s, "other-group", grouped(alice, "g2"))
+	mustPutAction(t, s, "bobs-same-name", grouped(bob, "g1"))
+	mustPutAction(t, s, "no-group", sampleAction())
+	if _, err := s.TakeAction(ctx, "confirm", bob, t0); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("stranger: %v", err)
+	}
+	got, err := s.TakeAction(ctx, "confirm", alice, t0)
+	if err != nil || got.Group != "" {
+		t.Fatalf("take confirm: %+v %v", got, err)
+	}
+	if _, err := s.TakeAction(ctx, "cancel", alice, t0); !errors.Is(err, ErrUsed) {
+		t.Errorf("cancel after confirm: %v, want ErrUsed", err)
+	}
+	if err := s.PutAction(ctx, "cancel", grouped(alice, "g1")); !errors.Is(err, ErrExists) {
+		t.Errorf("re-put of a spent group member: %v, want ErrExists", err)
+	}
+	for tok, by := range map[string]UserRef{"other-group": alice, "bobs-same-name": bob, "no-group": alice} {
+		if _, err := s.TakeAction(ctx, tok, by, t0); err != nil {
+			t.Errorf("take %q: %v (spent by another group)", tok, err)
+		}
+	}
+}
+
 // testActionStrangerRace: many strangers and one owner race; exactly the owner wins, nobody else consumes it.
 func testActionStrangerRace(t *testing.T, s Store) {
 	mustPutAction(t, s, "tok", sampleAction())
@@ -520,6 +554,9 @@ func testInvalidArguments(t *testing.T, s Store) {
 		{"put action no owner user", func() error {
 			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.Owner.UserID = "" }))
 		}, "owner"},
+		{"put action long group", func() error {
+			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.Group = strings.Repeat("g", MaxKeyLen+1) }))
+		}, "group"},
 		{"put action no expiry", func() error {
 			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.ExpiresAt = time.Time{} }))
 		}, "expiry is not set"},

@@ -138,7 +138,16 @@ func (m *Memory) TakeAction(ctx context.Context, token string, by UserRef, now t
 	if expired {
 		return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
 	}
+	if a.Group != "" {
+		for other, o := range m.actions {
+			if o.Group == a.Group && o.Owner == a.Owner {
+				delete(m.actions, other)
+				m.tombs[other] = memTomb{used: true, forgetAt: forgetAt(o.ExpiresAt)}
+			}
+		}
+	}
 	a.Payload = cloneBytes(a.Payload)
+	a.Group = ""
 	return a, nil
 }
 

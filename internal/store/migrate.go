@@ -41,7 +41,8 @@ var migrations = []string{
 	CREATE INDEX seen_keys_expires_at ON seen_keys (expires_at);`,
 
 	// 2: action tokens keyed by the token's SHA-256, deleted when taken or expired, with a payload-free tombstone
-	// (state 'used' or 'expired') for the late second click. Version 1 rows may hold plaintext payloads: they are
+	// (state 'used' or 'expired') for the late second click; tokens of one group (a Confirm and its Cancel) go
+	// together. Version 1 rows may hold plaintext payloads: they are
 	// deleted (overwritten, under secure_delete); OpenSQLite truncates the WAL after migrating.
 	`DELETE FROM action_tokens;
 	DROP TABLE action_tokens;
@@ -54,9 +55,11 @@ var migrations = []string{
 		owner_user_id       TEXT    NOT NULL,
 		channel_id          TEXT    NOT NULL DEFAULT '',
 		created_at          INTEGER,
-		expires_at          INTEGER NOT NULL
+		expires_at          INTEGER NOT NULL,
+		group_hash          BLOB
 	);
 	CREATE INDEX action_tokens_expires_at ON action_tokens (expires_at);
+	CREATE INDEX action_tokens_group ON action_tokens (group_hash) WHERE group_hash IS NOT NULL;
 	CREATE TABLE action_tombstones (
 		token_hash BLOB    NOT NULL PRIMARY KEY,
 		state      TEXT    NOT NULL CHECK (state IN ('used', 'expired')),

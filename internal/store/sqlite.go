@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -21,6 +22,9 @@ const busyTimeout = 5 * time.Second
 type SQLite struct {
 	db   *sql.DB
 	path string
+	// taken is set when TakeAction deleted a row since the last WAL truncation: its old page may still be in a
+	// WAL frame, so the next purge truncates even if it deletes nothing itself.
+	taken atomic.Bool
 }
 
 var _ Store = (*SQLite)(nil)
@@ -182,12 +186,12 @@ func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) e
 	// A remembered token (taken or expired) is never stored again: that would revive a used button.
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO action_tokens (token_hash, kind, payload, owner_enterprise_id, owner_team_id, owner_user_id,
-			channel_id, created_at, expires_at)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+			channel_id, created_at, expires_at, group_hash)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM action_tombstones WHERE token_hash = ?)
 		ON CONFLICT (token_hash) DO NOTHING`,
 		h, a.Kind, cloneBytes(a.Payload), a.Owner.EnterpriseID, a.Owner.TeamID, a.Owner.UserID,
-		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano(), h)
+		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano(), groupHash(a.Owner, a.Group), h)
 	if err != nil {
 		return fmt.Errorf("put action: %w", err)
 	}
@@ -217,11 +221,13 @@ func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now t
 	var (
 		a                    PendingAction
 		createdAt, expiresAt sql.NullInt64
+		group                []byte
 	)
 	err = tx.QueryRowContext(ctx, `
-		SELECT kind, payload, owner_enterprise_id, owner_team_id, owner_user_id, channel_id, created_at, expires_at
+		SELECT kind, payload, owner_enterprise_id, owner_team_id, owner_user_id, channel_id, created_at, expires_at,
+			group_hash
 		FROM action_tokens WHERE token_hash = ?`, h).Scan(&a.Kind, &a.Payload, &a.Owner.EnterpriseID,
-		&a.Owner.TeamID, &a.Owner.UserID, &a.ChannelID, &createdAt, &expiresAt)
+		&a.Owner.TeamID, &a.Owner.UserID, &a.ChannelID, &createdAt, &expiresAt, &group)
 	if errors.Is(err, sql.ErrNoRows) {
 		var state string
 		err = tx.QueryRowContext(ctx, `SELECT state FROM action_tombstones WHERE token_hash = ?`, h).Scan(&state)
@@ -249,6 +255,20 @@ func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now t
 	case !SameUser(a.Owner, by):
 		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotOwner)
 	}
+	if state == "used" && len(group) > 0 {
+		// The rest of the group (the Cancel of a Confirm, say) is answered: spend it too.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO action_tombstones (token_hash, state, at, forget_at)
+			SELECT token_hash, 'used', ?, CASE WHEN expires_at > ? THEN ? ELSE expires_at + ? END
+			FROM action_tokens WHERE group_hash = ? AND token_hash != ?
+			ON CONFLICT (token_hash) DO NOTHING`,
+			now.UnixNano(), maxTime.Add(-TombstoneTTL).UnixNano(), maxTime.UnixNano(), int64(TombstoneTTL), group, h); err != nil {
+			return PendingAction{}, fmt.Errorf("take action: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM action_tokens WHERE group_hash = ? AND token_hash != ?`, group, h); err != nil {
+			return PendingAction{}, fmt.Errorf("take action: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM action_tokens WHERE token_hash = ?`, h); err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
@@ -259,6 +279,7 @@ func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now t
 	if err := tx.Commit(); err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
+	s.taken.Store(true)
 	if state == "expired" {
 		return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
 	}
@@ -305,7 +326,7 @@ func (s *SQLite) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("purge expired: %w", err)
 	}
-	if total > 0 {
+	if s.taken.Swap(false) || total > 0 {
 		if err := s.truncateWAL(ctx); err != nil {
 			return total, fmt.Errorf("purge expired: %w", err)
 		}

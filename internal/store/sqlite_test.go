@@ -325,3 +325,30 @@ func TestSQLiteMigrationDropsPlaintextPayloads(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLitePurgeTruncatesAfterTakes: a purge that deletes nothing itself still clears the WAL of rows taken since
+// the last one.
+func TestSQLitePurgeTruncatesAfterTakes(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "pmops.db")
+	s := openSQLite(t, path)
+	defer s.Close()
+	a := sampleAction()
+	a.Payload = []byte(strings.Repeat("TAKEN-PAYLOAD-", 30))
+	mustPutAction(t, s, "tok", a)
+	if _, err := s.TakeAction(ctx, "tok", alice, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeExpired(ctx, t0); err != nil || n != 0 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "TAKEN-PAYLOAD") {
+			t.Errorf("%s still holds the taken payload", filepath.Base(path+suffix))
+		}
+	}
+}

@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -82,6 +83,9 @@ type PendingAction struct {
 	ChannelID string // may be empty (for example a modal with no channel)
 	ExpiresAt time.Time
 	CreatedAt time.Time // optional
+	// Group, when set, ties tokens that answer one question (a Confirm and its Cancel): taking one deletes the
+	// others, which are then answered as used. Stored hashed; not returned by TakeAction.
+	Group string
 }
 
 // Store is the persistent state behind the Slack bot. Implementations are safe for concurrent use, and every
@@ -97,8 +101,8 @@ type Store interface {
 	// PutAction stores a pending action under a new token (ErrExists if the token is stored, or was taken or
 	// expired and is still remembered). The payload should already be sealed: the store keeps it as given.
 	PutAction(ctx context.Context, token string, a PendingAction) error
-	// TakeAction returns the pending action exactly once, to its owner (SameUser(a.Owner, by)), and deletes it,
-	// keeping only a tombstone. Someone else gets ErrNotOwner and the token stays usable. Later calls return
+	// TakeAction returns the pending action exactly once, to its owner (SameUser(a.Owner, by)), and deletes it
+	// and the rest of its group, keeping only tombstones. Someone else gets ErrNotOwner and the token stays usable. Later calls return
 	// ErrUsed; a token whose ExpiresAt is at or before now returns ErrExpired (and is deleted, remembered as
 	// expired); an unknown or forgotten token returns ErrNotFound. When many callers race, exactly one wins.
 	TakeAction(ctx context.Context, token string, by UserRef, now time.Time) (PendingAction, error)
@@ -177,6 +181,9 @@ func validateAction(token string, a PendingAction) error {
 	if err := validateUser(a.Owner); err != nil {
 		return fmt.Errorf("action owner: %w", err)
 	}
+	if len(a.Group) > MaxKeyLen {
+		return fmt.Errorf("%w: action group is %d bytes, limit %d", ErrInvalid, len(a.Group), MaxKeyLen)
+	}
 	if err := validateTime("action expiry", a.ExpiresAt, false); err != nil {
 		return err
 	}
@@ -197,6 +204,26 @@ func validateTake(token string, by UserRef, now time.Time) error {
 func tokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
+}
+
+// groupHash is how a group is stored (NULL for none). It includes the owner, so one person's click can never
+// spend another's buttons, whatever group names callers choose.
+func groupHash(owner UserRef, group string) []byte {
+	if group == "" {
+		return nil
+	}
+	h := sha256.Sum256(joinParts("group", owner.EnterpriseID, owner.TeamID, owner.UserID, group))
+	return h[:]
+}
+
+// joinParts joins parts unambiguously (length-prefixed).
+func joinParts(parts ...string) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return b
 }
 
 // forgetAt is when a tombstone of a token expiring at expires may go, clamped to the storable range.
