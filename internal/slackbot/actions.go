@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"github.com/pmops/pmops/internal/slackrender"
 	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/vault"
 )
@@ -36,4 +37,16 @@ func (d *Dispatcher) sealAction(token string, owner store.UserRef, payload []byt
 // per-process key.
 func (d *Dispatcher) openAction(token string, a store.PendingAction) ([]byte, error) {
 	return d.actions.Open(a.Payload, actionAD(token, a.Owner))
+}
+
+// groupFor is the store group of a button this renderer makes: Confirm and Cancel answer one question, so using
+// one spends the other (and deletes its sealed payload at once, not at expiry). Other buttons stand alone.
+func (r *renderer) groupFor(kind slackrender.ActionKind) string {
+	if kind != slackrender.ActionConfirm && kind != slackrender.ActionCancel {
+		return ""
+	}
+	if r.group == "" {
+		r.group = newToken()
+	}
+	return r.group
 }

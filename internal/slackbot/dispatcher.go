@@ -294,9 +294,10 @@ type pendingPayload struct {
 
 // renderer renders for one request: the buttons it makes belong to that request's user and channel.
 type renderer struct {
-	d   *Dispatcher
-	req Request
-	cmd Command // the tool call being answered, for "next page" buttons
+	d     *Dispatcher
+	req   Request
+	cmd   Command // the tool call being answered, for "next page" buttons
+	group string  // ties the Confirm and Cancel this renderer makes (see groupFor)
 }
 
 func (d *Dispatcher) renderer(req Request) *renderer { return &renderer{d: d, req: req} }
@@ -319,7 +320,7 @@ func (r *renderer) opts() slackrender.Options {
 			}
 			p.Message = b
 		}
-		return r.d.putToken(r.req, p, "")
+		return r.d.putToken(r.req, p, "", r.groupFor(a.Kind))
 	}, NextPage: r.nextPage}
 }
 
@@ -375,7 +376,7 @@ func nameArg(cmd Command) string {
 	return ""
 }
 
-func (d *Dispatcher) putToken(req Request, p pendingPayload, tok string) string {
+func (d *Dispatcher) putToken(req Request, p pendingPayload, tok, group string) string {
 	if tok == "" {
 		tok = newToken()
 	}
@@ -392,7 +393,7 @@ func (d *Dispatcher) putToken(req Request, p pendingPayload, tok string) string 
 	now := d.cfg.Now()
 	err = d.cfg.Store.PutAction(context.Background(), tok, store.PendingAction{
 		Kind: string(p.Kind), Payload: sealed, Owner: req.user(), ChannelID: req.ChannelID,
-		CreatedAt: now, ExpiresAt: now.Add(d.cfg.ActionTTL)})
+		CreatedAt: now, ExpiresAt: now.Add(d.cfg.ActionTTL), Group: group})
 	if err != nil {
 		d.cfg.Logger.Error("store action token", "err", err)
 		return ""

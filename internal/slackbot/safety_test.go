@@ -155,6 +155,11 @@ func TestCanarySecretNeverAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lateCancel, err := r.fake.BlockActionPayload(slackfake.Click{Channel: confirm.Channel, MessageTS: confirm.TS, User: alice,
+		ActionID: findAction(t, confirm.Blocks, "Cancel")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.click(t, alice, confirm, "Confirm")
 	if done := r.lastAnswer(t, alice); !strings.Contains(done.Text+string(done.Blocks), "clientSecret") {
 		t.Fatalf("not confirmed: %s %s", done.Text, done.Blocks)
@@ -164,6 +169,13 @@ func TestCanarySecretNeverAtRest(t *testing.T) {
 	}
 	if again := r.lastAnswer(t, alice); !strings.Contains(again.Text, "already used") {
 		t.Fatalf("second click: %q", again.Text)
+	}
+	// Its Cancel went with it (the row, and its sealed copy of the secret, deleted at once).
+	if _, err := r.fake.Deliver(context.Background(), r.http.URL+"/slack/interactions", slackfake.DeliverInteraction, lateCancel); err != nil {
+		t.Fatal(err)
+	}
+	if again := r.lastAnswer(t, alice); !strings.Contains(again.Text, "already used") {
+		t.Fatalf("Cancel after Confirm: %q", again.Text)
 	}
 
 	// 2. Cancel.
