@@ -158,7 +158,9 @@ func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {
 	}
 	plain, err := d.openAction(req.ActionValue, pending)
 	if err != nil {
-		return msgAck(slackrender.Text("That button was made before pmops restarted and can no longer be used; run the command again."))
+		d.cfg.Logger.Warn("a button's sealed action does not open here: it was made by an earlier or another pmops process; set PMOPS_SECRET_KEY so confirmations survive restarts and work across replicas",
+			"user", req.UserID)
+		return msgAck(slackrender.Text("That button was made before pmops restarted (or by another pmops instance) and can no longer be used; run the command again."))
 	}
 	var p pendingPayload
 	if err := json.Unmarshal(plain, &p); err != nil {
