@@ -32,6 +32,8 @@ func (d *Dispatcher) handleCommand(ctx context.Context, req Request) Ack {
 		return d.logout(ctx, req)
 	case "whoami":
 		return d.whoami(ctx, req)
+	case notifyVerb:
+		return d.handleNotify(ctx, req, cmd)
 	}
 	env, who, err := d.envFor(ctx, req)
 	if err != nil {

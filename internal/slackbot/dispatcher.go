@@ -19,6 +19,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pmops/pmops/internal/notify"
 	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/slackrender"
 	"github.com/pmops/pmops/internal/store"
@@ -42,6 +43,7 @@ type Request struct {
 	Text                           string // the command's text after /postman
 	ResponseURL, TriggerID         string
 	ActionValue                    string // a clicked button's value: an action token
+	ActionID                       string // a clicked button's action_id
 	ViewCallbackID, ViewMetadata   string
 	ViewValues                     map[string]string // modal inputs by action_id
 	IsEphemeralContainer, Threaded bool
@@ -116,8 +118,10 @@ type Config struct {
 	// ActionTTL is how long a confirm or pick button stays valid (default 15 min).
 	ActionTTL time.Duration
 	WebURL    string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Notify, when set, serves the notification commands and buttons (notify.go).
+	Notify *notify.Notifier
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Dispatcher turns requests into tool calls and answers.
@@ -264,6 +268,12 @@ func (d *Dispatcher) Handle(ctx context.Context, req Request) Ack {
 	case KindCommand:
 		return d.handleCommand(ctx, req)
 	case KindAction:
+		if strings.HasPrefix(req.ActionID, notifyActionPrefix) {
+			if ack := d.handleNotifyButton(ctx, req); ack.Message != nil {
+				d.enqueueReply(req, *ack.Message, ReplyMode{InChannel: ack.InChannel})
+			}
+			return Ack{}
+		}
 		// Slack ignores an ack body for button clicks: whatever the click says goes back as a reply.
 		if ack := d.handleAction(ctx, req); ack.Message != nil {
 			d.enqueueReply(req, *ack.Message, ReplyMode{})

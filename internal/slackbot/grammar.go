@@ -59,6 +59,8 @@ func ParseCommand(text string) Command {
 		return tool("list_monitors", optional("workspace", rejoin(rest)))
 	case "monitor":
 		return parseMonitor(rest)
+	case "subscribe", "unsubscribe", "subscriptions", "mute", "unmute":
+		return parseNotify(head, rest)
 	case "mocks":
 		return tool("list_mocks", optional("workspace", rejoin(rest)))
 	}
@@ -123,7 +125,7 @@ func parseMonitor(rest []string) Command {
 	}
 	sub, args := strings.ToLower(rest[0]), strings.Join(rest[1:], " ")
 	switch sub {
-	case "run", "pause", "resume", "why", "explain":
+	case "run", "pause", "resume", "why", "explain", "history":
 		if args == "" {
 			return usage("monitor " + sub + " <name>")
 		}
@@ -139,6 +141,8 @@ func parseMonitor(rest []string) Command {
 		return c
 	case "why", "explain":
 		return tool("explain_monitor_failure", map[string]any{"monitor": args})
+	case "history":
+		return tool("monitor_history", map[string]any{"monitor": args})
 	}
 	return tool("get_monitor", map[string]any{"monitor": strings.Join(rest, " ")})
 }

@@ -127,6 +127,7 @@ func RequestFromInteraction(cb slack.InteractionCallback) (Request, bool) {
 		}
 		req.Kind = KindAction
 		req.ActionValue = cb.ActionCallback.BlockActions[0].Value
+		req.ActionID = cb.ActionCallback.BlockActions[0].ActionID
 		return req, req.ActionValue != ""
 	case slack.InteractionTypeViewSubmission:
 		req.Kind = KindViewSubmission

@@ -158,13 +158,17 @@ func MonitorResultMessage(r MonitorResult, webURL string) Message {
 // MonitorHistoryMessage renders a monitor's run history: the pass/fail strip, pass rate, durations, streak and
 // the most frequent failing assertion.
 func MonitorHistoryMessage(h tools.MonitorHistory, webURL string) Message {
+	return historyDoc(h, web(webURL)).render(Options{}, nil)
+}
+
+func historyDoc(h tools.MonitorHistory, w webRoot) *doc {
 	name := firstNonBlank(h.Monitor, h.UID)
-	d := &doc{}
+	d := &doc{title: name + ": run history"}
 	d.add(headerBlock("📈 " + name + ": run history"))
 	if h.Kept == 0 {
 		d.add(sectionBlock(escape(firstNonBlank(h.Note, "No runs recorded yet."))))
 		d.summary = name + ": no runs recorded yet"
-		return d.render(Options{}, nil)
+		return d
 	}
 	strip := strings.NewReplacer("P", "🟩", "F", "🟥").Replace(h.Strip)
 	d.add(sectionBlock(fmt.Sprintf("*Last %d runs* (oldest → newest)\n%s", h.Runs, strip)))
@@ -190,9 +194,14 @@ func MonitorHistoryMessage(h tools.MonitorHistory, webURL string) Message {
 		fields = append(fields, field{"Most frequent failure", fmt.Sprintf("%s (%s)", escape(clip(h.TopFailure, 250)), plural(h.TopFailureCount, "run", "runs"))})
 	}
 	d.add(fieldBlocks(fields)...)
-	d.add(contextBlock("last run "+escape(h.LastRunAt), viewIn(web(webURL).url("monitor", h.UID))))
+	d.add(contextBlock("last run "+escape(h.LastRunAt), viewIn(w.url("monitor", h.UID))))
 	d.summary = fmt.Sprintf("%s: %.0f%% passing, %s", name, h.PassRate*100, stripIcons(h.Strip))
-	return d.render(Options{}, nil)
+	return d
+}
+
+// Notice is a short message of mrkdwn the caller built (every outside string in it already escaped).
+func Notice(mrkdwn string) Message {
+	return Message{Text: truncateMrkdwn(mrkdwn, MaxFallbackText), Blocks: []slack.Block{sectionBlock(mrkdwn)}}
 }
 
 func stripIcons(s string) string { return strings.NewReplacer("P", "✓", "F", "✗").Replace(s) }
