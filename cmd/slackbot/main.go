@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,8 +23,10 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/pmops/pmops/internal/app"
+	"github.com/pmops/pmops/internal/notify"
 	"github.com/pmops/pmops/internal/slackbot"
 	"github.com/pmops/pmops/internal/store"
+	"github.com/pmops/pmops/internal/tools"
 	"github.com/pmops/pmops/internal/vault"
 )
 
@@ -40,6 +43,9 @@ type config struct {
 	signingSecret string
 	appToken      string
 	secretKey     string
+	hooksAddr     string
+	hooksURL      string
+	hookToken     string
 }
 
 func main() {
@@ -63,6 +69,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	workers, _ := strconv.Atoi(app.EnvOr("PMOPS_SLACK_WORKERS", "16"))
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
 	c.app.AddPostmanFlags(fs)
+	fs.StringVar(&c.hooksAddr, "hooks-addr", app.EnvOr("PMOPS_HOOKS_ADDR", ""), "in Socket Mode, listen address for Postman's monitor webhook ("+notify.HookPathPrefix+"<PMOPS_HOOK_TOKEN>) and /healthz; in HTTP mode the webhook is on -http [PMOPS_HOOKS_ADDR]")
+	fs.StringVar(&c.hooksURL, "hooks-url", app.EnvOr("PMOPS_HOOKS_URL", ""), "public base URL Postman reaches the webhook at, shown by /postman subscribe, e.g. https://bot.example.com [PMOPS_HOOKS_URL]")
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -75,6 +83,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	c.signingSecret = strings.TrimSpace(os.Getenv("SLACK_SIGNING_SECRET"))
 	c.appToken = strings.TrimSpace(os.Getenv("SLACK_APP_TOKEN"))
 	c.secretKey = strings.TrimSpace(os.Getenv(vault.EnvVar))
+	c.hookToken = strings.TrimSpace(os.Getenv("PMOPS_HOOK_TOKEN"))
 	return c, nil
 }
 
@@ -82,6 +91,12 @@ func parse(args []string, stderr io.Writer) (config, error) {
 func (c config) check() error {
 	if c.workers < 1 || c.workers > 1024 {
 		return fmt.Errorf("-workers %d: use 1 to 1024", c.workers)
+	}
+	if c.hookToken != "" && len(c.hookToken) < notify.MinHookTokenLen {
+		return fmt.Errorf("PMOPS_HOOK_TOKEN must be at least %d characters; generate one with: openssl rand -hex 32", notify.MinHookTokenLen)
+	}
+	if c.hooksAddr != "" && c.hookToken == "" {
+		return errors.New("-hooks-addr needs PMOPS_HOOK_TOKEN (the secret in the webhook URL); set it, or drop -hooks-addr")
 	}
 	if c.console {
 		return nil
@@ -202,6 +217,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logger.Info("Slack accepted SLACK_BOT_TOKEN", "team", who.Team, "bot_user", who.UserID)
 	responder := slackbot.NewSlackResponder(api, logger)
 	cfg.Responder = responder
+	notifier, err := startNotifier(ctx, c, st, api, backend, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	cfg.Notify = notifier
 	cfg.Groups = func(ctx context.Context, id string) ([]string, error) {
 		return api.GetUserGroupMembersContext(ctx, id)
 	}
@@ -218,6 +239,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	if c.appToken != "" {
 		logger.Info("serving Slack over Socket Mode")
+		if c.hooksAddr != "" {
+			hl, err := net.Listen("tcp", c.hooksAddr)
+			if err != nil {
+				fmt.Fprintf(stderr, "slackbot: listen on -hooks-addr %s: %v\n", c.hooksAddr, err)
+				return 2
+			}
+			hsrv := &http.Server{Handler: hooksMux(notifier, nil), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+			logger.Info("serving Postman's monitor webhook", "addr", hl.Addr().String(), "path", notify.HookPathPrefix+"<token>")
+			go func() { _ = hsrv.Serve(hl) }()
+			defer hsrv.Close()
+		}
 		sm := &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
 		if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "slackbot: Socket Mode stopped: %v\n", err)
@@ -231,7 +263,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "slackbot: listen on %s: %v\n", c.httpAddr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: hooksMux(notifier, h.Handler()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
 	logger.Info("serving Slack request URLs", "addr", ln.Addr().String(), "commands", "/slack/commands", "interactions", "/slack/interactions")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -269,4 +301,44 @@ func (c config) storePath() string {
 		return ":memory:"
 	}
 	return "pmops.db"
+}
+
+// startNotifier starts the monitor notifier on the bot's store: Postman's webhook (with PMOPS_HOOK_TOKEN), polling
+// with the team key (when there is one) and runs pmops starts.
+func startNotifier(ctx context.Context, c config, st closableStore, api *slack.Client, backend *app.Backend, logger *slog.Logger) (*notify.Notifier, error) {
+	var ns store.NotifyStore = store.NewNotifyMemory()
+	if s, ok := st.(*store.SQLite); ok {
+		ns = s.Notify()
+	}
+	cfg := notify.Config{Store: ns, Slack: api, HookToken: c.hookToken, HookBaseURL: c.hooksURL, Logger: logger.With("component", "notify")}
+	if backend.HasDefaultKey() {
+		cfg.Env = func(ctx context.Context) (*tools.Env, error) { return backend.DefaultEnv(ctx) }
+	}
+	n, err := notify.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	backend.SetRunHistory(n.History(), n.ObserveRun)
+	go func() {
+		if err := n.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("notifier stopped", "err", err)
+		}
+	}()
+	if c.hookToken == "" {
+		logger.Info("monitor webhook receiver off (set PMOPS_HOOK_TOKEN to turn it on); subscribed monitors are polled")
+	}
+	return n, nil
+}
+
+// hooksMux serves Postman's monitor webhook and /healthz beside the Slack handler (nil in Socket Mode).
+func hooksMux(n *notify.Notifier, slackHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if h := n.HookHandler(); h != nil {
+		mux.Handle(notify.HookPathPrefix, h)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	if slackHandler != nil {
+		mux.Handle("/", slackHandler)
+	}
+	return mux
 }

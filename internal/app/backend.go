@@ -42,6 +42,7 @@ type Backend struct {
 	emu      *emulator.Emulator
 	emuSrv   *http.Server
 	runs     *tools.RunLog
+	history  tools.RunHistory // set by SetRunHistory (history.go)
 	mu       sync.Mutex
 	clients  map[[32]byte]*entry
 	lastUsed uint64
@@ -137,7 +138,7 @@ func (b *Backend) Env(key string) (*tools.Env, error) {
 	if len(b.clients) >= b.cfg.MaxKeys {
 		b.evictOldest()
 	}
-	env := &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs}
+	env := &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs, History: b.history}
 	b.clients[h] = &entry{env: env, used: b.lastUsed}
 	return env, nil
 }
