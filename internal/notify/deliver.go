@@ -134,6 +134,8 @@ func (n *Notifier) deliver(ctx context.Context, it store.OutboxItem) bool {
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	ts, err := n.send(sctx, marked, p, threadTS)
 	cancel()
+	// Pace from the answer too: the next request must not reach Slack within the interval of this one.
+	n.pace(it.ChannelID, n.now().Add(n.cfg.ChannelInterval))
 	if err != nil {
 		n.failed(ctx, marked, err)
 		return false

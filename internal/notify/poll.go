@@ -190,6 +190,9 @@ func (n *Notifier) Poll(ctx context.Context) (PollReport, error) {
 		rep.SkippedNotDue = len(targets)
 		return rep, nil
 	}
+	// Until a response has told the gate the month's quota, the plan rests on an assumed one: read one due
+	// monitor (which teaches the gate) and plan properly on the next pass.
+	learning := snap.MonthLimit <= 0
 	var due []*pollTarget
 	for _, t := range targets {
 		ms := t.state
@@ -198,7 +201,7 @@ func (n *Notifier) Poll(ctx context.Context) (PollReport, error) {
 			period = n.cfg.Planner.DefaultPeriod
 		}
 		dueAt := ms.NextRun.Add(n.cfg.Planner.Grace)
-		if plan.Stretch > 1 && !ms.LastPolledAt.IsZero() {
+		if plan.Stretch > 1 && !ms.LastPolledAt.IsZero() && !learning {
 			dueAt = later(dueAt, ms.LastPolledAt.Add(time.Duration(float64(period)*plan.Stretch)))
 		}
 		if !ms.NextRun.IsZero() && now.Before(dueAt) {
@@ -206,6 +209,9 @@ func (n *Notifier) Poll(ctx context.Context) (PollReport, error) {
 			continue
 		}
 		due = append(due, t)
+		if learning {
+			break
+		}
 	}
 	var mu sync.Mutex
 	p := pool.New().WithContext(ctx).WithMaxGoroutines(n.cfg.PollConcurrency)
