@@ -14,7 +14,7 @@ func TestMonitorResultMessages(t *testing.T) {
 	base := MonitorResult{MonitorName: "Orders <!channel> & co", MonitorUID: "1-abc", CollectionName: "Orders", CollectionUID: "1-col",
 		EnvironmentName: "prod", EnvironmentUID: "1-env", Status: "failed", Requests: 5, FailedRequests: 1, Assertions: 9, FailedAsserts: 2,
 		LatencyMs: 812, FinishedAt: time.Date(2026, 3, 16, 9, 5, 1, 0, time.UTC), Source: "webhook", Buttons: true,
-		Failures: []string{"Create order: \"Status code is 201\": expected 500 to equal 201", "a", "b", "c", "d", "e", strings.Repeat("x", 5000)},
+		Failures:   []string{"Create order: \"Status code is 201\": expected 500 to equal 201", "a", "b", "c", "d", "e", strings.Repeat("x", 5000)},
 		StreakRuns: 3, StreakSince: time.Date(2026, 3, 16, 9, 0, 0, 0, time.UTC)}
 	for _, role := range []MonitorResultRole{RoleFailing, RoleStillFailing, RoleRecovered, RoleRecoveredParent, RolePassed} {
 		t.Run(string(role), func(t *testing.T) {
