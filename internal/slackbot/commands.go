@@ -122,6 +122,9 @@ func (d *Dispatcher) proposeWrite(ctx context.Context, req Request, env *tools.E
 		summary = strings.TrimSpace(strings.TrimPrefix(diff.Text(), "DRY RUN, nothing changed in "+diff.Environment+":"))
 		cmd.Args["environment"] = diff.UID // confirm exactly what was previewed
 		destructive = cmd.Tool == "unset_environment_variables"
+		if destructive {
+			cmd.Args["confirm"] = true // the tool only previews a removal without it
+		}
 	case "run_monitor":
 		title = "Run monitor " + fmt.Sprint(cmd.Args["monitor"]) + " now?"
 		summary = "It runs the monitor's collection once, outside its schedule."

@@ -163,7 +163,7 @@ func TestEnvironmentWrites(t *testing.T) {
 		t.Fatalf("after set: %+v", vals)
 	}
 
-	f.mustCall(t, "unset_environment_variables", map[string]any{"environment": "staging", "keys": []string{"new_flag", "fresh_token"}})
+	f.mustCall(t, "unset_environment_variables", map[string]any{"environment": "staging", "keys": []string{"new_flag", "fresh_token"}, "confirm": true})
 	after := f.mustCall(t, "get_environment", map[string]any{"environment": "staging"}).(EnvironmentView)
 	for _, v := range after.Variables {
 		if v.Key == "new_flag" || v.Key == "fresh_token" {
