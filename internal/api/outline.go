@@ -17,6 +17,9 @@ type Outline struct {
 		Name        string       `json:"name"`
 		UID         string       `json:"uid"`
 		Description *Description `json:"description"`
+		// UpdatedAt is the collection's last change as Postman reports it (info.updatedAt), kept verbatim:
+		// it identifies the snapshot an outline was read from.
+		UpdatedAt string `json:"updatedAt"`
 	} `json:"info"`
 	Item []OutlineItem `json:"item"`
 }

@@ -305,18 +305,26 @@ func resolveCollectionRef(ctx context.Context, env *Env, query string) (Resolved
 }
 
 func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (CollectionView, error) {
-	uid, err := resolveCollection(ctx, env, args.Collection)
-	if err != nil {
-		return CollectionView{}, err
+	// A later outline page names its collection and snapshot in the cursor: no resolving, and no download while
+	// the snapshot is cached.
+	in := CursorIn(ctx)
+	uid := in.Ref
+	if uid == "" {
+		r, err := resolveCollectionRef(ctx, env, args.Collection)
+		if err != nil {
+			return CollectionView{}, err
+		}
+		uid = r.ID
 	}
 	if args.Request != "" {
 		return getCollectionRequest(ctx, env, uid, args.Request)
 	}
 	// The outline needs only names, methods and URLs: the fast decoder keeps a 4,000-request collection cheap.
-	out, err := env.Client.GetCollectionOutline(ctx, uid)
+	out, err := outlineSnapshot(ctx, env, uid, in.Version)
 	if err != nil {
-		return CollectionView{}, fmt.Errorf("get collection %s: %w", uid, err)
+		return CollectionView{}, err
 	}
+	KeepInCursor(ctx, out.Info.UpdatedAt, uid)
 	view := CollectionView{Name: out.Info.Name, UID: firstNonEmpty(out.Info.UID, uid), Description: clip(out.Info.Description.Text(), 500)}
 	depth := args.Depth
 	if depth == 0 {
@@ -482,10 +490,11 @@ func firstNonEmpty(vals ...string) string {
 }
 
 func createCollection(ctx context.Context, env *Env, args createCollectionArgs) (Change, error) {
-	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	wr, err := resolveWorkspaceRef(ctx, env, args.Workspace)
 	if err != nil {
 		return Change{}, err
 	}
+	ws := wr.ID
 	col := &api.Collection{Info: api.Info{Name: args.Name, Schema: api.SchemaV21}}
 	if args.Description != "" {
 		col.Info.Description = api.NewDescription(args.Description)
@@ -517,7 +526,7 @@ func createCollection(ctx context.Context, env *Env, args createCollectionArgs) 
 		return Change{}, fmt.Errorf("create collection %s: %w", EchoQ(args.Name), err)
 	}
 	return Change{Done: true, Action: "created collection", Name: Echo(firstNonEmpty(ref.Name, args.Name)), UID: ref.UID,
-		Details: []string{plural(len(args.Requests), "request", "requests"), "get_collection shows its outline"}}, nil
+		Details: []string{"in workspace " + wr.label(), plural(len(args.Requests), "request", "requests"), "get_collection shows its outline"}}, nil
 }
 
 func splitPath(p string) []string {

@@ -133,6 +133,9 @@ func (d EnvDiff) Text() string {
 			fmt.Fprintf(&b, "  = %s unchanged\n", c.Key)
 		}
 	}
+	if d.UID != "" {
+		fmt.Fprintf(&b, "  (environment uid=%s)\n", d.UID)
+	}
 	return b.String()
 }
 
@@ -392,10 +395,11 @@ func changeEnvironment(ctx context.Context, env *Env, query string, dryRun bool,
 }
 
 func createEnvironment(ctx context.Context, env *Env, args createEnvironmentArgs) (Change, error) {
-	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	wr, err := resolveWorkspaceRef(ctx, env, args.Workspace)
 	if err != nil {
 		return Change{}, err
 	}
+	ws := wr.ID
 	in := api.EnvironmentInput{Name: args.Name, Values: []api.EnvVar{}}
 	for _, k := range sortedKeys(args.Variables) {
 		typ := api.EnvVarDefault
@@ -409,7 +413,7 @@ func createEnvironment(ctx context.Context, env *Env, args createEnvironmentArgs
 		return Change{}, fmt.Errorf("create environment %s: %w", EchoQ(args.Name), err)
 	}
 	return Change{Done: true, Action: "created environment", Name: Echo(firstNonEmpty(ref.Name, args.Name)), UID: ref.UID,
-		Details: []string{plural(len(in.Values), "variable", "variables")}}, nil
+		Details: []string{"in workspace " + wr.label(), plural(len(in.Values), "variable", "variables")}}, nil
 }
 
 func deleteEnvironment(ctx context.Context, env *Env, args deleteEnvironmentArgs) (Change, error) {

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -46,8 +47,12 @@ func TestReadToolsGolden(t *testing.T) {
 
 // stabilize blanks the parts of a rendering that depend on the wall clock.
 func stabilize(s string) string {
+	s = cursorRE.ReplaceAllString(s, "cursor=<cursor>")
 	return dateRE.ReplaceAllString(s, "<time>")
 }
+
+// cursorRE matches a rendered next_cursor, which carries a snapshot's timestamp.
+var cursorRE = regexp.MustCompile(`cursor=pc1\.[A-Za-z0-9_-]+`)
 
 func TestNameResolution(t *testing.T) {
 	f := newFixture(t, emulator.Options{})

@@ -645,20 +645,25 @@ func setMonitorActive(ctx context.Context, env *Env, query string, active bool) 
 }
 
 func createMonitor(ctx context.Context, env *Env, args createMonitorArgs) (Change, error) {
-	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	wr, err := resolveWorkspaceRef(ctx, env, args.Workspace)
 	if err != nil {
 		return Change{}, err
 	}
-	colUID, err := resolveCollection(ctx, env, args.Collection)
+	ws := wr.ID
+	cr, err := resolveCollectionRef(ctx, env, args.Collection)
 	if err != nil {
 		return Change{}, err
 	}
-	in := api.CreateMonitorInput{Name: args.Name, Collection: colUID,
+	in := api.CreateMonitorInput{Name: args.Name, Collection: cr.ID,
 		Schedule: api.Schedule{Cron: args.Cron, Timezone: firstNonEmpty(args.Timezone, "UTC")}}
+	details := []string{"in workspace " + wr.label(), "runs collection " + cr.label()}
 	if args.Environment != "" {
-		if in.Environment, err = resolveEnvironment(ctx, env, args.Environment); err != nil {
+		er, err := resolveEnvironmentRef(ctx, env, args.Environment)
+		if err != nil {
 			return Change{}, err
 		}
+		in.Environment = er.ID
+		details = append(details, "with environment "+er.label())
 	}
 	if fields := strings.Fields(args.Cron); len(fields) != 5 {
 		return Change{}, Invalid(fmt.Sprintf("cron %s must have 5 fields (minute hour day month weekday), e.g. \"*/15 * * * *\"", EchoQ(args.Cron)))
@@ -674,7 +679,7 @@ func createMonitor(ctx context.Context, env *Env, args createMonitorArgs) (Chang
 		return Change{}, fmt.Errorf("create monitor %s: %w", EchoQ(args.Name), err)
 	}
 	return Change{Done: true, Action: "created monitor", Name: Echo(firstNonEmpty(ref.Name, args.Name)), UID: ref.UID,
-		Details: []string{"schedule " + Echo(args.Cron) + " " + Echo(in.Schedule.Timezone)}}, nil
+		Details: append(details, "schedule "+Echo(args.Cron)+" "+Echo(in.Schedule.Timezone))}, nil
 }
 
 func deleteMonitor(ctx context.Context, env *Env, args deleteMonitorArgs) (Change, error) {

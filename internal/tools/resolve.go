@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // ref is how a listed resource can be named by a person: its name, its ID or its UID.
@@ -77,9 +80,9 @@ func matchMode[T any](ctx context.Context, mode Mode, kind, query string, items 
 			return it, nil
 		}
 	}
-	equal := func(r ref) bool { return strings.EqualFold(strings.TrimSpace(r.Name), q) }
-	lq := strings.ToLower(q)
-	contains := func(r ref) bool { return strings.Contains(strings.ToLower(r.Name), lq) }
+	fq := foldName(q)
+	equal := func(r ref) bool { return foldName(r.Name) == fq }
+	contains := func(r ref) bool { return strings.Contains(foldName(r.Name), fq) }
 	tiers := []func(r ref) bool{func(r ref) bool { return r.Name == q }, equal}
 	if mode == Forgiving {
 		tiers = append(tiers, contains)
@@ -143,6 +146,12 @@ func matchMode[T any](ctx context.Context, mode Mode, kind, query string, items 
 		e.Hint = fmt.Sprintf("list_%ss shows the %d names", kind, len(names))
 	}
 	return zero, e
+}
+
+// foldName is how names compare: trimmed, in Unicode normal form C, with full Unicode case folding (so
+// "STRASSE" equals "Straße" and "ΩMEGA" equals "ωmega").
+func foldName(s string) string {
+	return cases.Fold().String(norm.NFC.String(strings.TrimSpace(s)))
 }
 
 func idOf(r ref) string {
