@@ -205,8 +205,8 @@ type CollectionResult struct {
 	Args         map[string]any
 	ResultBytes  int // the JSON-RPC result member as sent
 	TextBytes    int
-	Continuation string // next_cursor of structuredContent, if any
-	Items        int    // outline rows in structuredContent
+	Continuation string          // next_cursor of structuredContent, if any
+	Items        int             // outline rows in structuredContent
 	Elapsed      time.Duration   // median of Samples
 	Samples      []time.Duration // one call in each of several fresh processes
 	PeakRSS      int64           // process tree after the call
