@@ -173,12 +173,16 @@ func (r RunReport) Text() string {
 	var b strings.Builder
 	switch {
 	case r.Running:
-		fmt.Fprintf(&b, "… %s is still running (job %s)\n", r.Monitor, firstNonEmpty(r.JobID, "?"))
+		fmt.Fprintf(&b, "… %s is still running (job %s)", r.Monitor, firstNonEmpty(r.JobID, "?"))
 	case r.Passed:
-		fmt.Fprintf(&b, "✓ %s passed\n", r.Monitor)
+		fmt.Fprintf(&b, "✓ %s passed", r.Monitor)
 	default:
-		fmt.Fprintf(&b, "✗ %s failed\n", r.Monitor)
+		fmt.Fprintf(&b, "✗ %s failed", r.Monitor)
 	}
+	if r.UID != "" {
+		fmt.Fprintf(&b, "  uid=%s", r.UID)
+	}
+	b.WriteByte('\n')
 	if !r.Running {
 		fmt.Fprintf(&b, "  %s\n", r.Summary.line())
 	}

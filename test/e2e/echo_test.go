@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -49,4 +50,49 @@ func TestEchoesAreCapped(t *testing.T) {
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// TestCursorErrors: every tool that takes a cursor answers a garbage cursor, or another tool's, with an
+// invalid-argument isError naming the tool that issues such cursors; never an internal error.
+func TestCursorErrors(t *testing.T) {
+	t.Parallel()
+	for _, ad := range adapters {
+		for _, tl := range tools.All() {
+			props, _, _ := namingArgs(tl)
+			if _, ok := props["cursor"]; !ok {
+				continue
+			}
+			t.Run(ad.name+"/"+tl.Name, func(t *testing.T) {
+				w := newWorld(t)
+				var sc struct {
+					NextCursor string `json:"next_cursor"`
+				}
+				res, err := tools.Lookup("list_environments")
+				if !err {
+					t.Fatal("no list_environments")
+				}
+				r, cerr := res.Call(context.Background(), w.env, []byte(`{"limit":1}`))
+				if cerr != nil {
+					t.Fatal(cerr)
+				}
+				b, _ := json.Marshal(r)
+				_ = json.Unmarshal(b, &sc)
+				foreign := sc.NextCursor
+				for _, c := range []struct{ cursor, want string }{
+					{"garbage", tl.Name},
+					{foreign, "list_environments"},
+				} {
+					if tl.Name == "list_environments" && c.cursor == foreign {
+						continue
+					}
+					args := argsFor(tl, w)
+					args["cursor"] = c.cursor
+					got := ad.call(t, w, tl.Name, args)
+					if !got.isError || !strings.Contains(got.text, c.want) || strings.Contains(got.text, "internal error") {
+						t.Errorf("cursor %q: isError=%v %s", c.cursor, got.isError, got.text)
+					}
+				}
+			})
+		}
+	}
 }
