@@ -324,7 +324,11 @@ func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (Colle
 	if err != nil {
 		return CollectionView{}, err
 	}
-	KeepInCursor(ctx, out.Info.UpdatedAt, uid)
+	ref := uid
+	if strings.EqualFold(strings.TrimSpace(args.Collection), uid) {
+		ref = "" // the argument already names it
+	}
+	KeepInCursor(ctx, outlineVersion(out), ref)
 	view := CollectionView{Name: out.Info.Name, UID: firstNonEmpty(out.Info.UID, uid), Description: clip(out.Info.Description.Text(), 500)}
 	depth := args.Depth
 	if depth == 0 {

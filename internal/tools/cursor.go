@@ -1,10 +1,10 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -22,39 +22,38 @@ type Cursor struct {
 	Ref     string // the resource the first page resolved its argument to, so later pages skip resolving
 }
 
-type cursorWire struct {
-	Tool    string `json:"t"`
-	Args    string `json:"a"`
-	Pos     string `json:"p,omitempty"`
-	Version string `json:"v,omitempty"`
-	Ref     string `json:"r,omitempty"`
-	Sum     string `json:"s"`
-}
-
+// A cursor on the wire is "pc1." + base64url(args[6] sum[6] tool NUL pos NUL version NUL ref): args is a hash of
+// the bound arguments, sum a checksum over everything else, so a cut, altered or made-up cursor is recognised.
 const cursorPrefix = "pc1."
 
-func (w cursorWire) sum() string {
-	h := sha256.Sum256([]byte(strings.Join([]string{"pmops-cursor", w.Tool, w.Args, w.Pos, w.Version, w.Ref}, "\x00")))
-	return hex.EncodeToString(h[:6])
+func cursorSum(argsHash []byte, fields ...string) []byte {
+	h := sha256.New()
+	h.Write([]byte("pmops-cursor\x00"))
+	h.Write(argsHash)
+	for _, f := range fields {
+		h.Write([]byte{0})
+		h.Write([]byte(f))
+	}
+	return h.Sum(nil)[:6]
 }
 
 // bindHash is the fingerprint of the arguments a cursor is bound to.
-func bindHash(bind any) string {
+func bindHash(bind any) []byte {
 	b, err := json.Marshal(bind)
 	if err != nil {
 		b = []byte(fmt.Sprintf("%#v", bind))
 	}
 	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:6])
+	return h[:6]
 }
 
 // EncodeCursor makes the opaque next_cursor tool returns for c, bound to the tool's name and to bind: the
 // arguments that must stay the same from page to page (anything JSON-encodable; leave out cursor and limit).
 func EncodeCursor(tool string, bind any, c Cursor) string {
-	w := cursorWire{Tool: tool, Args: bindHash(bind), Pos: c.Pos, Version: c.Version, Ref: c.Ref}
-	w.Sum = w.sum()
-	b, _ := json.Marshal(w)
-	return cursorPrefix + base64.RawURLEncoding.EncodeToString(b)
+	a := bindHash(bind)
+	fields := []string{tool, c.Pos, c.Version, c.Ref}
+	buf := append(append(append([]byte{}, a...), cursorSum(a, fields...)...), strings.Join(fields, "\x00")...)
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString(buf)
 }
 
 // DecodeCursor reads a cursor a caller passed back to tool with arguments bind (as given to EncodeCursor). ""
@@ -65,20 +64,23 @@ func DecodeCursor(tool string, bind any, raw string) (Cursor, error) {
 	if raw == "" {
 		return Cursor{}, nil
 	}
-	var w cursorWire
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(raw, cursorPrefix))
-	if err != nil || !strings.HasPrefix(raw, cursorPrefix) || json.Unmarshal(b, &w) != nil || w.Sum != w.sum() {
+	var fields []string
+	if err == nil && strings.HasPrefix(raw, cursorPrefix) && len(b) > 12 {
+		fields = strings.Split(string(b[12:]), "\x00")
+	}
+	if len(fields) != 4 || !bytes.Equal(b[6:12], cursorSum(b[:6], fields...)) {
 		return Cursor{}, Invalid(fmt.Sprintf("cursor %s is not a next_cursor from %s; pass the next_cursor of a previous %s call unchanged, or omit cursor to start over",
 			EchoQ(raw), tool, tool))
 	}
-	if w.Tool != tool {
+	if fields[0] != tool {
 		return Cursor{}, Invalid(fmt.Sprintf("this cursor was issued by %s, not %s; %s takes only the next_cursor of a previous %s call (or no cursor, to start over)",
-			Echo(w.Tool), tool, tool, tool))
+			Echo(fields[0]), tool, tool, tool))
 	}
-	if w.Args != bindHash(bind) {
+	if !bytes.Equal(b[:6], bindHash(bind)) {
 		return Cursor{}, Invalid(fmt.Sprintf("this cursor belongs to a %s call with other arguments; repeat that call's arguments (only limit may change), or omit cursor to start over", tool))
 	}
-	return Cursor{Pos: w.Pos, Version: w.Version, Ref: w.Ref}, nil
+	return Cursor{Pos: fields[1], Version: fields[2], Ref: fields[3]}, nil
 }
 
 // callState is what define() keeps for one tool call in its context.

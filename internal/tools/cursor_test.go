@@ -58,7 +58,7 @@ func TestCursorsAreBound(t *testing.T) {
 		{"garbage on list_workspaces", "list_workspaces", map[string]any{"cursor": "%%%"}, []string{"list_workspaces"}},
 		{"garbage on list_monitors", "list_monitors", map[string]any{"cursor": "bz0x"}, []string{"list_monitors"}},
 		{"old bare offset", "list_environments", map[string]any{"cursor": "bzoyMA"}, []string{"list_environments"}},
-		{"tampered", "list_environments", map[string]any{"cursor": envCursor[:len(envCursor)-3] + "AAA"}, []string{"list_environments"}},
+		{"tampered", "list_environments", map[string]any{"cursor": tamper(envCursor)}, []string{"list_environments"}},
 		{"foreign: environments cursor to list_collections", "list_collections", map[string]any{"cursor": envCursor}, []string{"issued by list_environments", "list_collections"}},
 		{"foreign: collections cursor to list_monitors", "list_monitors", map[string]any{"cursor": colCursor, "status": false}, []string{"issued by list_collections", "list_monitors"}},
 		{"foreign: outline cursor to list_mocks", "list_mocks", map[string]any{"cursor": outline}, []string{"issued by get_collection", "list_mocks"}},
@@ -243,4 +243,14 @@ func TestOutlineCacheBounds(t *testing.T) {
 	if c.get(outlineKey{uid: "big", version: "v"}, now.Add(outlineTTL)) != nil {
 		t.Error("an expired snapshot was served")
 	}
+}
+
+// tamper changes one character in the middle of a cursor.
+func tamper(c string) string {
+	i := len(c) / 2
+	r := byte('A')
+	if c[i] == 'A' {
+		r = 'B'
+	}
+	return c[:i] + string(r) + c[i+1:]
 }

@@ -3,6 +3,8 @@ package tools
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"sync"
 	"time"
@@ -120,14 +122,24 @@ func outlineSnapshot(ctx context.Context, env *Env, uid, want string) (*api.Outl
 	if err != nil {
 		return nil, fmt.Errorf("get collection %s: %w", uid, err)
 	}
-	key.version = o.Info.UpdatedAt
+	key.version = outlineVersion(o)
 	if key.version != "" {
 		outlines.put(key, o, env.now())
 	}
-	if want != "" && o.Info.UpdatedAt != want {
+	if want != "" && key.version != want {
 		return nil, &Error{Kind: KindConflict,
-			Message: fmt.Sprintf("collection %s changed after this cursor was issued (updated %s, cursor from %s)", Echo(o.Info.Name), Echo(o.Info.UpdatedAt), Echo(want)),
+			Message: fmt.Sprintf("collection %s changed after this cursor was issued (it was updated at %s)", Echo(o.Info.Name), Echo(o.Info.UpdatedAt)),
 			Hint:    "call get_collection without cursor to read the current outline from the start"}
 	}
 	return o, nil
+}
+
+// outlineVersion names the snapshot an outline was read from, compactly (it travels in every next_cursor): a
+// short hash of the collection's updatedAt; "" when Postman gave none, and then nothing is cached.
+func outlineVersion(o *api.Outline) string {
+	if o.Info.UpdatedAt == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte(o.Info.UpdatedAt))
+	return base64.RawURLEncoding.EncodeToString(h[:6])
 }
