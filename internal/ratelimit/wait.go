@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"math"
 	"time"
 )
 
@@ -265,20 +264,4 @@ func (bk *bucket) nthFree(now time.Time, n int) time.Time {
 		t = bk.blockedUntil
 	}
 	return t
-}
-
-// lineFraction is the elapsed fraction at which background traffic may take a token leaving a tokens behind.
-func (b *budget) lineFraction(a float64) float64 {
-	L, R := float64(b.limit), b.reserve()
-	f := 0.0
-	if !b.opts.DisablePacing {
-		f = 1 - (a+float64(b.opts.BackgroundBurst))/L
-	}
-	if R > 0 {
-		f = math.Max(f, 1-a/R)
-		if a < math.Ceil(R/3) {
-			f = 1
-		}
-	}
-	return math.Max(0, math.Min(1, f))
 }
