@@ -13,6 +13,7 @@ type budget struct {
 	limit        int
 	limitLearned bool
 	window       time.Duration
+	windowKnown  bool // the window length came from the server (RateLimit-Policy w=)
 	offset       offsetEstimate
 	cur          windowState
 
@@ -33,10 +34,12 @@ type budget struct {
 	storeDownUntil time.Time // store failed: keep to limit/k until then
 	storeHoldUntil time.Time // the store says the window ending then is full
 
-	queues    [2]classQueue
-	users     map[userKey]*userState
-	inflight  map[*waiter]struct{}
-	deadlines int // queued waiters with a deadline
+	queues   [2]classQueue
+	users    map[userKey]*userState
+	inflight map[*waiter]struct{}
+	// bgInflight is the background requests in flight (waiters with bgCounted).
+	bgInflight int
+	deadlines  int // queued waiters with a deadline
 	// watchedQueued is the queued waiters with a wait observer or a MaxWait.
 	watchedQueued int
 	grantCost     int64 // total cost granted (minus grants given back)

@@ -12,7 +12,7 @@ import (
 // end: the upper bound of the clock offset, a Reset delta's rounding, and a one-way trip.
 func (b *budget) paceSpan() (start, stop time.Time) {
 	start = b.endLocal().Add(-b.window)
-	stop = b.cur.endEarly.Add(-b.offset.upper() - b.rtt/2 - 100*time.Millisecond)
+	stop = b.earliestEnd().Add(-b.offset.upper() - b.rtt/2 - 100*time.Millisecond)
 	if floor := start.Add(b.window / 2); stop.Before(floor) {
 		stop = floor
 	}
@@ -49,7 +49,10 @@ func (b *budget) line(f float64) float64 {
 		return 0
 	}
 	L, R := float64(b.limit), b.reserve()
-	l := math.Max(R*(1-f), math.Ceil(R/3))
+	l := R * (1 - f)
+	if F := math.Ceil(R / 3); f < b.floorEnd(F) {
+		l = math.Max(l, F)
+	}
 	if !b.opts.DisablePacing {
 		l = math.Max(l, L*(1-f)-float64(b.opts.BackgroundBurst))
 	}
@@ -70,9 +73,26 @@ func (b *budget) lineFraction(a float64) float64 {
 	}
 	if R > 0 {
 		f = math.Max(f, 1-a/R)
-		if a < math.Ceil(R/3) {
-			f = 1
+		if F := math.Ceil(R / 3); a < F {
+			f = math.Max(f, b.floorEnd(F))
 		}
 	}
 	return math.Max(0, math.Min(1, f))
+}
+
+// floorEnd is the elapsed fraction at which the floor F of the reserve goes to background traffic: early enough
+// that the background requests queued or in flight, one round trip per turn, can send all of it before the
+// pacing span ends (at the end of the span itself, a few callers would leave most of it unsent).
+func (b *budget) floorEnd(F float64) float64 {
+	n := b.queues[Background].size + b.bgInflight
+	if n == 0 || b.rtt == 0 || F <= 0 {
+		return 1
+	}
+	start, stop := b.paceSpan()
+	span := stop.Sub(start)
+	if span <= 0 {
+		return 1
+	}
+	drain := time.Duration(math.Ceil(F/float64(n))) * b.rtt
+	return 1 - math.Min(0.5, float64(drain)/float64(span))
 }

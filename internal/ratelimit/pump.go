@@ -355,6 +355,10 @@ func (b *budget) grant(w *waiter, now time.Time) {
 		bk.add(now, cost)
 	}
 	b.inflight[w] = struct{}{}
+	if w.ticket.Class == Background {
+		w.bgCounted = true
+		b.bgInflight++
+	}
 	w.user.inflight++
 	w.user.last = now
 	if w.probe {
@@ -376,6 +380,10 @@ func (b *budget) cancelGrant(w *waiter, now time.Time) {
 		return
 	}
 	delete(b.inflight, w)
+	if w.bgCounted {
+		w.bgCounted = false
+		b.bgInflight--
+	}
 	w.user.inflight--
 	for _, c := range w.charges {
 		if b.sameWindow(c, b.cur.end) {
@@ -460,6 +468,10 @@ func (b *budget) finish(w *waiter, resp *http.Response, err error, h Headers, qu
 
 func (b *budget) complete(w *waiter, recv time.Time, err error) {
 	delete(b.inflight, w)
+	if w.bgCounted {
+		w.bgCounted = false
+		b.bgInflight--
+	}
 	w.user.inflight--
 	w.user.last = recv
 	w.state = stateDone
@@ -496,6 +508,9 @@ func (b *budget) on429(w *waiter, h Headers, recv time.Time) (time.Time, string)
 		d = h.RetryAfter
 	case !h.ResetAt.IsZero():
 		d = h.ResetAt.Sub(b.serverNow(recv))
+		if !h.ResetExact {
+			d += time.Second // a whole-second Reset may be a second early
+		}
 	default:
 		d = b.window
 	}

@@ -49,7 +49,7 @@ func (b *budget) storePlan(w *waiter, now time.Time) (adds []storeAdd, ttl time.
 	case len(w.charges) > 0:
 		end := w.charges[0]
 		adds = append(adds, storeAdd{key: b.storeKey(w, end), end: end, current: b.sameWindow(end, b.cur.end)})
-		if !now.Add(b.rtt).Before(b.cur.endEarly.Add(-b.offset.upper())) {
+		if !now.Add(b.rtt).Before(b.earliestEnd().Add(-b.offset.upper())) {
 			next := end.Add(b.window)
 			adds = append(adds, storeAdd{key: b.storeKey(w, next), end: next})
 		}

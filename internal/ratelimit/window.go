@@ -9,15 +9,18 @@ import (
 
 // windowState is the mirror of the server's current fixed window.
 type windowState struct {
-	known       bool      // a response described it (or, without headers, a probe succeeded in it)
-	end         time.Time // on the server's clock
-	exact       bool      // end came from an epoch timestamp
-	endEarly    time.Time // the earliest the window may really end (a Reset delta's rounding)
-	ours        int       // our requests charged to this window, exactly (in-flight ones included)
-	interactive int       // interactive requests granted in this window
-	foreign     int       // lower bound of other clients' requests: max over responses of (used − ours)
-	spent       bool      // a 429 said there is nothing left
-	users       map[userKey]int
+	known    bool      // a response described it (or, without headers, a probe succeeded in it)
+	end      time.Time // on the server's clock
+	exact    bool      // end came from a sub-second epoch timestamp
+	endEarly time.Time // the earliest the window may really end (a whole-second Reset's rounding)
+	// learntBy and learntEarly narrow [endEarly, end] from when requests were counted on either side of the
+	// roll (zero: nothing learnt); lastSend is the latest send of a request counted in this window.
+	learntBy, learntEarly, lastSend time.Time
+	ours                            int  // our requests charged to this window, exactly (in-flight ones included)
+	interactive                     int  // interactive requests granted in this window
+	foreign                         int  // lower bound of other clients' requests: max over responses of (used − ours)
+	spent                           bool // a 429 said there is nothing left
+	users                           map[userKey]int
 
 	storeCount int // WindowStore mode: the shared count at our last Add
 	foreignNS  int // WindowStore mode: lower bound of requests by clients outside the store
@@ -27,7 +30,49 @@ type windowState struct {
 // endLocal is when the current window ends on the local clock, late rather than early: the offset estimate is a
 // lower bound of the true offset, and the guard covers the rest.
 func (b *budget) endLocal() time.Time {
-	return b.cur.end.Add(-b.offset.value() + b.opts.ResetGuard)
+	return b.latestEnd().Add(-b.offset.value() + b.opts.ResetGuard)
+}
+
+// latestEnd is the latest the current window may end (server clock): the Reset, padded when it was rounded,
+// or what the roll taught if that is earlier.
+func (b *budget) latestEnd() time.Time {
+	if !b.cur.learntBy.IsZero() && b.cur.learntBy.Before(b.cur.end) {
+		return b.cur.learntBy
+	}
+	return b.cur.end
+}
+
+// earliestEnd is the earliest the current window may end (server clock).
+func (b *budget) earliestEnd() time.Time {
+	e := b.cur.endEarly
+	if b.cur.learntEarly.After(e) {
+		e = b.cur.learntEarly
+	}
+	if late := b.latestEnd(); e.After(late) {
+		e = late
+	}
+	return e
+}
+
+// learnRoll narrows the new window's end from the answer that showed it (w, received at recv) and the last send
+// counted in the window before (prevLast). The new window started no later than w's answer left the server, and
+// no earlier than the previous window ended, which was after prevLast arrived there; it lasts one window. That
+// holds for windows on a grid at any offset and for windows that start at a key's first call alike; it needs the
+// window length from the server's policy.
+func (b *budget) learnRoll(w *waiter, prevLast, recv time.Time) {
+	if b.cur.exact || !b.windowKnown {
+		return
+	}
+	if !w.sentAt.IsZero() {
+		if by := recv.Add(b.offset.upper() + b.window); by.Before(b.cur.end) && !by.Before(b.cur.endEarly) {
+			b.cur.learntBy = by
+		}
+	}
+	if !prevLast.IsZero() {
+		if early := prevLast.Add(b.offset.value() + b.window); early.After(b.cur.endEarly) && !early.After(b.latestEnd()) {
+			b.cur.learntEarly = early
+		}
+	}
 }
 
 func (b *budget) serverNow(local time.Time) time.Time { return local.Add(b.offset.value()) }
@@ -63,6 +108,14 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	if status == http.StatusTooManyRequests && len(w.buckets) > 0 {
 		return
 	}
+	// Its 2xx answers may carry the bucket's headers too ("headers vary, depending on the API called"): the
+	// key's limit and window are never learnt from them, and their budget only when they show the key's limit.
+	if len(w.buckets) > 0 {
+		if !b.limitLearned || h.Limit != b.limit {
+			h.Remaining, h.ResetAt, h.ResetExact = -1, time.Time{}, false
+		}
+		h.Limit, h.Window = -1, 0
+	}
 	serverNow := b.serverNow(recv)
 	// The limit and window are learnt from answers that went through; a 429 may describe some other bucket.
 	if status == http.StatusTooManyRequests {
@@ -76,6 +129,7 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	}
 	if h.Window > 0 {
 		b.window = min(max(h.Window, time.Second), maxWindow)
+		b.windowKnown = true
 	}
 	end, exact := h.ResetAt, h.ResetExact
 	if !end.IsZero() {
@@ -109,7 +163,9 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	}
 	switch {
 	case !b.cur.known, end.Sub(b.cur.end) > min(2500*time.Millisecond, b.window/2):
+		prevLast := b.cur.lastSend
 		b.roll(end, exact, recv)
+		b.learnRoll(w, prevLast, recv)
 	case !b.sameWindow(end, b.cur.end): // an older window: this request was counted there, not here
 		w.countedIn = end
 		b.uncharge(w, end)
@@ -119,6 +175,9 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	}
 	w.countedIn = b.cur.end
 	b.uncharge(w, b.cur.end)
+	if w.sentAt.After(b.cur.lastSend) {
+		b.cur.lastSend = w.sentAt
+	}
 	if h.Remaining >= 0 {
 		used := max(0, b.limit-h.Remaining)
 		b.cur.foreign = max(b.cur.foreign, used-b.cur.ours)
