@@ -509,6 +509,8 @@ func s5Callers(ctx context.Context, c benchClient, rec *recorder, wg *sync.WaitG
 			for m := range 50 {
 				p.Go(func(ctx context.Context) error {
 					began := time.Now()
+					// Distinct instants keep the run deterministic (see saturate).
+					time.Sleep(time.Duration(m) * time.Microsecond)
 					_, err := c.do(ctx, bg, fmt.Sprintf("m%d-%d", m, cycle))
 					if err == nil && ctx.Err() == nil {
 						rec.ok(bg, time.Since(began))
