@@ -95,7 +95,7 @@ type unsetEnvVarsArgs struct {
 	Environment string   `json:"environment" desc:"name, ID or UID"`
 	Keys        []string `json:"keys"`
 	Confirm     bool     `json:"confirm,omitempty" desc:"true removes; else preview"`
-	DryRun      bool     `json:"dry_run,omitempty" desc:"preview only"`
+	DryRun      bool     `json:"dry_run,omitempty"`
 }
 
 // EnvDiff is a change of environment variables: applied, or a preview with dry_run.
@@ -167,7 +167,7 @@ func environmentTools() []*Tool {
 		define(Tool{
 			Name: "set_environment_variables", Title: "Set environment variables", Toolset: ToolsetEnvironments,
 			Description: "Set variables of an environment by key (adds missing keys, changes existing values, leaves " +
-				"the rest alone). dry_run=true shows the diff without changing anything.",
+				"the rest alone); dry_run=true previews the diff.",
 			Hints: Hints{Idempotent: true, OpenWorld: true},
 		}, setEnvironmentVariables),
 		define(Tool{

@@ -88,8 +88,8 @@ func workspaceTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_workspaces", Title: "List workspaces", Toolset: ToolsetWorkspaces,
-			Description: "List the workspaces the key can see, with type and ID; pass one as the workspace filter of other " +
-				"list tools, or to get_workspace for its contents.",
+			Description: "List the workspaces the key can see, with type and ID (for get_workspace and the workspace " +
+				"filter of list tools).",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listWorkspaces),
 		define(Tool{
