@@ -64,9 +64,9 @@ func DecodeCursor(tool string, bind any, raw string) (Cursor, error) {
 	if raw == "" {
 		return Cursor{}, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(raw, cursorPrefix))
+	b, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(raw, cursorPrefix))
 	var fields []string
-	if err == nil && strings.HasPrefix(raw, cursorPrefix) && len(b) > 12 {
+	if err == nil && strings.HasPrefix(raw, cursorPrefix) && !strings.ContainsAny(raw, "\r\n") && len(b) > 12 {
 		fields = strings.Split(string(b[12:]), "\x00")
 	}
 	if len(fields) != 4 || !bytes.Equal(b[6:12], cursorSum(b[:6], fields...)) {

@@ -254,3 +254,31 @@ func tamper(c string) string {
 	}
 	return c[:i] + string(r) + c[i+1:]
 }
+
+// FuzzDecodeCursor: a cursor is outside input. Decoding never panics, fails only with an invalid-argument error,
+// and accepts only what EncodeCursor would have produced for this tool and these arguments.
+func FuzzDecodeCursor(f *testing.F) {
+	bind := map[string]any{"workspace": "w"}
+	f.Add(EncodeCursor("list_collections", bind, Cursor{Pos: "o:50"}))
+	f.Add(EncodeCursor("get_collection", bind, Cursor{Pos: "x", Version: "v", Ref: "1-abc"}))
+	f.Add(EncodeCursor("list_environments", map[string]any{}, Cursor{}))
+	f.Add("pc1.")
+	f.Add("pc1.AAAAAAAAAAAAAAAAAAAA")
+	f.Add("bzoyMA")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := DecodeCursor("list_collections", bind, raw)
+		if err != nil {
+			if te, ok := AsError(err); !ok || te.Kind != KindInvalid || len(te.Error()) > 1000 {
+				t.Fatalf("err = %v", err)
+			}
+			return
+		}
+		if strings.TrimSpace(raw) == "" {
+			return
+		}
+		if again := EncodeCursor("list_collections", bind, c); again != strings.TrimSpace(raw) {
+			t.Fatalf("accepted %q, which encodes as %q", raw, again)
+		}
+	})
+}
