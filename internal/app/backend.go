@@ -140,6 +140,14 @@ func (b *Backend) Emulator() *emulator.Emulator { return b.emu }
 // BaseURL is the Postman API root in use.
 func (b *Backend) BaseURL() string { return b.cfg.BaseURL }
 
+// DemoKey is the key keyless demo requests act with ("" outside demo mode).
+func (b *Backend) DemoKey() string {
+	if !b.cfg.Demo {
+		return ""
+	}
+	return b.cfg.APIKey
+}
+
 // HasDefaultKey says whether a key was configured (or demo mode supplies one).
 func (b *Backend) HasDefaultKey() bool { return b.cfg.APIKey != "" }
 
