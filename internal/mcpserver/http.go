@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +88,8 @@ type HTTP struct {
 	mux        *http.ServeMux
 	stop       context.CancelFunc
 	done       chan struct{}
+	// readTimeout bounds reading one request body (a variable so a test can shorten it).
+	readTimeout time.Duration
 }
 
 // NewHTTP wraps s. Close stops its session sweeper.
@@ -111,7 +114,7 @@ func NewHTTP(s *server.MCPServer, opts HTTPOptions) (*HTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &HTTP{opts: opts, origins: origins, done: make(chan struct{})}
+	h := &HTTP{opts: opts, origins: origins, done: make(chan struct{}), readTimeout: bodyReadTimeout}
 	h.sessions = newSessionTable(opts.Clock, opts.SessionTTL, opts.MaxSessions, opts.Keys)
 	h.streamable = server.NewStreamableHTTPServer(s,
 		server.WithEndpointPath("/mcp"),
@@ -223,13 +226,17 @@ func (h *HTTP) serveMCP(w http.ResponseWriter, r *http.Request) {
 			h.tooLarge(w)
 			return
 		}
-		_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+		_ = rc.SetReadDeadline(time.Now().Add(h.readTimeout))
 		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
 			h.tooLarge(w)
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within %s", h.readTimeout))
 			return
 		case err != nil:
 			writeError(w, http.StatusBadRequest, "could not read the request body: "+err.Error())

@@ -54,6 +54,7 @@ func (p *pins) count(key string) int {
 
 type httpFixture struct {
 	h            *HTTP
+	mcp          *server.MCPServer
 	url          string
 	clk          *clock.Fake
 	keys         *pins
@@ -80,7 +81,7 @@ func newHTTPFixture(t *testing.T, opts HTTPOptions) *httpFixture {
 	srv.Config = NewHTTPServer(h, nil)
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); h.Close() })
-	f.h, f.url = h, srv.URL+"/mcp"
+	f.h, f.url, f.mcp = h, srv.URL+"/mcp", s
 	return f
 }
 
@@ -366,4 +367,50 @@ func (t *sessionTable) busyOf(id string) int {
 		return s.busy
 	}
 	return -1
+}
+
+// TestSlowBodyTimesOutButStreamsLive: the body read has a deadline, and clearing it afterwards lets a stream
+// outlive it (a server-wide ReadTimeout would cancel the stream's context).
+func TestSlowBodyTimesOutButStreamsLive(t *testing.T) {
+	f := newHTTPFixture(t, HTTPOptions{})
+	f.h.readTimeout = 100 * time.Millisecond
+	id := f.initialize(t, "PMAK-k")
+
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte(`{"jsonrpc":"2.0",`))
+		time.Sleep(400 * time.Millisecond)
+		_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+	}()
+	resp, body := f.do(t, http.MethodPost, map[string]string{"Authorization": "Bearer PMAK-k"}, pr)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(errorMessage(t, body), "did not arrive within 100ms") {
+		t.Fatalf("a body slower than the read timeout: %d %s, want 408", resp.StatusCode, body)
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, f.url, nil)
+	req.Header.Set("Authorization", "Bearer PMAK-k")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set(server.HeaderKeySessionID, id)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET stream: %v %v", err, stream)
+	}
+	defer stream.Body.Close()
+	time.Sleep(300 * time.Millisecond) // three read timeouts
+	if err := f.mcp.SendNotificationToSpecificClient(id, "notifications/message", map[string]any{"level": "info", "data": "still here"}); err != nil {
+		t.Fatalf("notify: %v", err)
+	}
+	buf := make([]byte, 4096)
+	var got strings.Builder
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(got.String(), "still here") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream delivered nothing after the read timeout: %q", got.String())
+		}
+		n, err := stream.Body.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("stream ended: %v (%q)", err, got.String())
+		}
+	}
 }
