@@ -134,16 +134,6 @@ func NewHTTP(s *server.MCPServer, opts HTTPOptions) (*HTTP, error) {
 	return h, nil
 }
 
-// HTTPHandler serves s over Streamable HTTP with the default bounds and no key pinning (a convenience for tests
-// and embedders; cmd/mcp uses NewHTTP).
-func HTTPHandler(s *server.MCPServer) http.Handler {
-	h, err := NewHTTP(s, HTTPOptions{})
-	if err != nil {
-		panic(err) // the defaults parse
-	}
-	return h
-}
-
 // NewHTTPServer is the http.Server to run h on: header and idle timeouts, but no server-wide read or write
 // timeout, which would cut SSE streams; h bounds body reads and stalled writes per request instead.
 func NewHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
