@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ const (
 	bodyReadTimeout   = 30 * time.Second
 	writeStallTimeout = 30 * time.Second
 	heartbeat         = 30 * time.Second
+	freeMemoryAfter   = 256
 )
 
 // HTTPOptions bound the Streamable HTTP server. Zero values take the defaults above.
@@ -183,6 +185,11 @@ func (h *HTTP) Sweep() int {
 	}
 	if len(ids) > 0 {
 		h.opts.Logger.Info("idle MCP sessions ended", "count", len(ids), "live", h.sessions.live())
+	}
+	if len(ids) >= freeMemoryAfter {
+		// Each session holds about 10 KB in mcp-go. After a mass expiry the heap is garbage, but an idle server
+		// would not collect it for two minutes nor hand the pages back for longer; do both now.
+		debug.FreeOSMemory()
 	}
 	return len(ids)
 }
