@@ -3,7 +3,10 @@
 // initialize calls (which must all be 401 and open nothing), then keyed initialize calls that are never used
 // again, and reads VmRSS until the TTL has ended them.
 //
-//	go build -o /tmp/mcp ./cmd/mcp && go run ./bench/httplimits -mcp /tmp/mcp
+// With -baseline it first runs the same sequence against another build (say, of an older commit) that has no
+// HTTP limits, so both columns come from one run on one machine.
+//
+//	go build -o /tmp/mcp ./cmd/mcp && go run ./bench/httplimits -mcp /tmp/mcp [-baseline /tmp/mcp-old]
 package main
 
 import (
@@ -27,6 +30,7 @@ const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"pro
 
 func main() {
 	bin := flag.String("mcp", "", "path of the mcp binary (go build -o /tmp/mcp ./cmd/mcp)")
+	baseline := flag.String("baseline", "", "path of an mcp binary without -session-ttl/-max-sessions, run first for comparison")
 	n := flag.Int("n", 3000, "initialize calls of each kind")
 	ttl := flag.Duration("ttl", 5*time.Second, "-session-ttl given to the server")
 	serverLog := flag.String("server-log", "", "write the server's stderr to this file")
@@ -45,18 +49,45 @@ func main() {
 		defer f.Close()
 		logOut = f
 	}
-	if err := run(*bin, *n, *ttl, logOut); err != nil {
+	var cols [][]string
+	var names []string
+	if *baseline != "" {
+		rows, err := run(*baseline, *n, *ttl, false, logOut)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "httplimits: baseline:", err)
+			os.Exit(1)
+		}
+		cols, names = append(cols, rows), append(names, "baseline")
+	}
+	rows, err := run(*bin, *n, *ttl, true, logOut)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "httplimits:", err)
 		os.Exit(1)
 	}
+	cols, names = append(cols, rows), append(names, fmt.Sprintf("mcp -http -session-ttl %s", *ttl))
+	fmt.Printf("| step (%d calls each) | %s |\n|---|%s\n", *n, strings.Join(names, " | "), strings.Repeat("---|", len(names)))
+	for i, label := range steps {
+		fmt.Printf("| %s |", label)
+		for _, c := range cols {
+			fmt.Printf(" %s |", c[i])
+		}
+		fmt.Println()
+	}
 }
 
-func run(bin string, n int, ttl time.Duration, logOut io.Writer) error {
+var steps = []string{"start", "after keyless initialize", "after abandoned keyed initialize",
+	"1.5 × TTL later", "30 s later", "60 s later"}
+
+// run measures one binary and returns a cell per step: VmRSS, with the status counts of the flood steps.
+func run(bin string, n int, ttl time.Duration, limits bool, logOut io.Writer) ([]string, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// No Postman call is made: initialize needs none, so the API base URL may point nowhere.
-	cmd := exec.CommandContext(ctx, bin, "-base-url", "http://127.0.0.1:9", "-http", "127.0.0.1:0",
-		"-session-ttl", ttl.String(), "-max-sessions", strconv.Itoa(2*n))
+	args := []string{"-base-url", "http://127.0.0.1:9", "-http", "127.0.0.1:0"}
+	if limits {
+		args = append(args, "-session-ttl", ttl.String(), "-max-sessions", strconv.Itoa(2*n))
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "POSTMAN_") && !strings.HasPrefix(kv, "PMOPS_") {
@@ -66,34 +97,35 @@ func run(bin string, n int, ttl time.Duration, logOut io.Writer) error {
 	cmd.Env = env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	url, err := waitURL(stderr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go func() { _, _ = io.Copy(logOut, stderr) }()
 	pid := cmd.Process.Pid
 
 	time.Sleep(time.Second)
-	fmt.Printf("start:                                   VmRSS %6.1f MiB\n", rss(pid))
+	mib := func() string { return fmt.Sprintf("%.1f MiB", rss(pid)) }
+	out := []string{mib()}
 	codes := flood(url, n, "")
-	fmt.Printf("after %d keyless initialize (%s): VmRSS %6.1f MiB\n", n, codes, rss(pid))
+	out = append(out, mib()+" ("+codes+")")
 	codes = flood(url, n, "Bearer PMAK-httplimits")
-	peak := rss(pid)
-	fmt.Printf("after %d abandoned initialize (%s): VmRSS %6.1f MiB\n", n, codes, peak)
+	out = append(out, mib()+" ("+codes+")")
+	fmt.Fprintf(os.Stderr, "%s: flooded; watching RSS for 60 s\n", bin)
 	// The sweeper runs every TTL/4 and, after a mass expiry, hands the freed pages back to the OS; RSS is read a
 	// few times to show it stays down.
 	start := time.Now()
 	for _, at := range []time.Duration{ttl + ttl/2, 30 * time.Second, 60 * time.Second} {
 		time.Sleep(time.Until(start.Add(at)))
-		fmt.Printf("%4.0f s after the last initialize:      VmRSS %6.1f MiB\n", time.Since(start).Seconds(), rss(pid))
+		out = append(out, mib())
 	}
-	return nil
+	return out, nil
 }
 
 var urlLine = regexp.MustCompile(`url=(http://\S+/mcp)`)
