@@ -73,6 +73,7 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	ttl := fs.String("session-ttl", app.EnvOr("PMOPS_SESSION_TTL", mcpserver.DefaultSessionTTL.String()), "with -http: end an MCP session after this long without a request [PMOPS_SESSION_TTL]")
 	maxSessions := fs.String("max-sessions", app.EnvOr("PMOPS_MAX_SESSIONS", strconv.Itoa(mcpserver.DefaultMaxSessions)), "with -http: most live MCP sessions; an initialize beyond gets 503 + Retry-After [PMOPS_MAX_SESSIONS]")
 	origins := fs.String("allowed-origins", app.EnvOr("PMOPS_ALLOWED_ORIGINS", mcpserver.LoopbackOrigins), "with -http: comma-separated browser origins that may call (scheme://host[:port]); \"loopback\" = http(s)://localhost, 127.0.0.1, [::1] on any port; requests without Origin always pass [PMOPS_ALLOWED_ORIGINS]")
+	maxWait := fs.String("max-wait", app.EnvOr("PMOPS_MAX_WAIT", mcpserver.DefaultMaxWait.String()), "longest a tool call's Postman request may wait for rate budget; beyond it the call returns at once a rate-limited error with the time to retry [PMOPS_MAX_WAIT]")
 	maxKeys := fs.String("max-keys", app.EnvOr("PMOPS_MAX_KEYS", "256"), "with -http: most Postman keys with a client and rate gate in memory; only idle keys are evicted [PMOPS_MAX_KEYS]")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
@@ -87,6 +88,8 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	c.httpLimits.MaxSessions, err = positive[int]("max-sessions", *maxSessions)
 	errs = append(errs, err)
 	c.app.MaxKeys, err = positive[int]("max-keys", *maxKeys)
+	errs = append(errs, err)
+	c.maxWait, err = positiveDuration("max-wait", *maxWait)
 	errs = append(errs, err)
 	c.httpLimits.AllowedOrigins = app.List(*origins)
 	if err := errors.Join(errs...); err != nil {
@@ -195,7 +198,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mcp: %v\n", app.ErrNoKey)
 		return 2
 	}
-	s, err := mcpserver.New(mcpserver.Options{Name: "pmops", Version: api.Version, Selection: sel, Env: envFunc, Logger: logger})
+	s, err := mcpserver.New(mcpserver.Options{Name: "pmops", Version: api.Version, Selection: sel, Env: envFunc, Logger: logger,
+		MaxWait: c.maxWait})
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
 		return 2

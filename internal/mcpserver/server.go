@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -30,6 +31,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxResultBytes caps the text of one result; longer text is cut with an explicit marker.
 	MaxResultBytes int
+	// MaxWait bounds how long one Postman request of a call may wait for rate budget; a longer wait fails the
+	// call at once with a rate-limited error naming the time to retry. Zero means DefaultMaxWait.
+	MaxWait time.Duration
 }
 
 const defaultMaxResultBytes = 60_000
@@ -48,6 +52,9 @@ func New(opts Options) (*server.MCPServer, error) {
 	}
 	if opts.MaxResultBytes <= 0 {
 		opts.MaxResultBytes = defaultMaxResultBytes
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
 	}
 	if opts.Name == "" {
 		opts.Name = "pmops"
@@ -94,8 +101,12 @@ func handler(s *server.MCPServer, t *tools.Tool, opts Options) server.ToolHandle
 			user = "mcp:" + sess.SessionID()
 		}
 		ctx = ratelimit.WithTicket(ctx, ratelimit.Ticket{Class: ratelimit.Interactive, User: user})
+		ctx = ratelimit.WithMaxWait(ctx, opts.MaxWait)
 		callEnv := *env
-		callEnv.Progress = progressSender(ctx, s, req)
+		if p := newProgress(ctx, s, req); p != nil {
+			callEnv.Progress = p.step
+			ctx = ratelimit.WithWaitObserver(ctx, p.wait)
+		}
 
 		res, err := t.Call(ctx, &callEnv, raw)
 		if err != nil {
@@ -105,24 +116,14 @@ func handler(s *server.MCPServer, t *tools.Tool, opts Options) server.ToolHandle
 				return mcp.NewToolResultError("internal error in " + t.Name + "; the server log has details"), nil
 			}
 			opts.Logger.Info("tool error result", "tool", t.Name, "kind", te.Kind, "status", te.Status)
-			return mcp.NewToolResultError(te.Error()), nil
+			msg := te.Error()
+			if te.Kind == tools.KindRateLimited && !te.RetryAt.IsZero() {
+				// The model does not know the time of day; say how long.
+				msg += fmt.Sprintf(" (retry in about %s)", aboutDuration(time.Until(te.RetryAt)))
+			}
+			return mcp.NewToolResultError(msg), nil
 		}
 		return mcp.NewToolResultStructured(res, capText(res.Text(), opts.MaxResultBytes)), nil
-	}
-}
-
-// progressSender forwards a tool's progress to the client when the request asked for it.
-func progressSender(ctx context.Context, s *server.MCPServer, req mcp.CallToolRequest) func(done, total int, msg string) {
-	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
-	}
-	token := req.Params.Meta.ProgressToken
-	return func(done, total int, msg string) {
-		params := map[string]any{"progressToken": token, "progress": done, "message": msg}
-		if total > 0 {
-			params["total"] = total
-		}
-		_ = s.SendNotificationToClient(ctx, "notifications/progress", params)
 	}
 }
 
