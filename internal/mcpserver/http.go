@@ -253,15 +253,10 @@ func (h *HTTP) serveMCP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 
 	ctx := context.WithValue(r.Context(), keyCtx{}, key)
-	if sid := r.Header.Get(server.HeaderKeySessionID); sid != "" {
-		if h.sessions.begin(sid) {
-			defer h.sessions.end(sid)
-		} else if r.Method == http.MethodGet {
-			// mcp-go would open a stream for any ID it is shown.
-			writeError(w, http.StatusNotFound, "session not found or expired; initialize again")
-			return
-		}
-	} else if r.Method == http.MethodPost && isInitialize(r.Header, body) {
+	sid := r.Header.Get(server.HeaderKeySessionID)
+	switch {
+	case r.Method == http.MethodPost && isInitialize(r.Header, body):
+		// An initialize always opens a new session, whatever session header it carries.
 		res, retry, ok := h.sessions.reserve(key)
 		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
@@ -270,7 +265,15 @@ func (h *HTTP) serveMCP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer h.sessions.settle(res)
 		ctx = context.WithValue(ctx, reservationCtx{}, res)
-	} else if r.Method != http.MethodPost {
+	case sid != "":
+		if h.sessions.begin(sid) {
+			defer h.sessions.end(sid)
+		} else if r.Method == http.MethodGet {
+			// mcp-go would open a stream for any ID it is shown.
+			writeError(w, http.StatusNotFound, "session not found or expired; initialize again")
+			return
+		}
+	case r.Method != http.MethodPost:
 		// GET opens a stream and DELETE ends a session: both name one.
 		writeError(w, http.StatusBadRequest, "missing Mcp-Session-Id header: initialize first")
 		return

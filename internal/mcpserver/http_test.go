@@ -275,6 +275,11 @@ func TestSessionCap(t *testing.T) {
 	if !strings.Contains(errorMessage(t, body), "maximum of 3") {
 		t.Errorf("503 message: %s", body)
 	}
+	// An initialize that carries a session header still opens a session, so it is capped too.
+	resp, _ = f.do(t, http.MethodPost, map[string]string{"Authorization": "Bearer PMAK-k", server.HeaderKeySessionID: ids[0]}, strings.NewReader(initBody))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("initialize with a session header over the cap: %d, want 503", resp.StatusCode)
+	}
 	// Sessions already open keep working, and ending one frees its slot.
 	if st := f.ping(t, "PMAK-k", ids[0]); st != http.StatusOK {
 		t.Fatalf("ping on a live session: %d", st)

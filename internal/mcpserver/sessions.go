@@ -181,13 +181,17 @@ type boundManager struct {
 	res *reservation
 }
 
-// Generate mints a session ID. Only initialize requests (which hold a reservation) open sessions; mcp-go also
-// generates an ID for a GET without one, which serveMCP never lets through.
+// Generate mints a session ID. Initialize requests hold a reservation, which the ID takes over; any other path
+// to a new ID (serveMCP lets none through) is still recorded, so the idle TTL ends it.
 func (m *boundManager) Generate() string {
 	id := sessionPrefix + rand.Text()
 	if m.res != nil {
 		m.t.adopt(m.res, id)
+		return id
 	}
+	m.t.mu.Lock()
+	m.t.sessions[id] = &liveSession{lastActive: m.t.clk.Now()}
+	m.t.mu.Unlock()
 	return id
 }
 
