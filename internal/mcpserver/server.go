@@ -2,6 +2,11 @@
 // local assistants and Streamable HTTP for remote ones. It is an adapter only: it turns MCP arguments into a
 // tool call, the caller's identity into a rate-gate ticket, and a tool's typed result into structuredContent plus
 // its compact text; every Postman-facing decision lives in internal/tools.
+//
+// Over HTTP (NewHTTP) every request needs a key (401 otherwise) and an allowed Origin (403), bodies and live
+// sessions are capped (413, 503), idle sessions end after a TTL, and each key stays pinned in the caller's client
+// registry while its requests and sessions use it. While a call waits for rate budget the client is told why
+// (progress notifications), and a wait past MaxWait ends the call at once with the time to retry.
 package mcpserver
 
 import (
