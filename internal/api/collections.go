@@ -297,7 +297,7 @@ func (c *Client) PatchCollection(ctx context.Context, id string, patch Collectio
 	var env struct {
 		Collection CollectionRef `json:"collection"`
 	}
-	err = c.call(ctx, request{method: http.MethodPatch, path: "/collections/" + p, body: map[string]any{"collection": patch}}, &env)
+	err = c.call(ctx, request{method: http.MethodPatch, path: "/collections/" + p, body: map[string]any{"collection": patch}, idem: ptrTo(true)}, &env)
 	return env.Collection, err
 }
 

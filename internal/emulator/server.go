@@ -229,11 +229,28 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case FaultServerError:
 			status = e.write(w, errServer())
 			return
-		case FaultUnavailable:
-			status = e.write(w, errUnavailable())
-			return
 		case FaultConflict:
 			status = e.write(w, errDeepUpdateConflict())
+			return
+		case FaultBadGateway, FaultGatewayTimeout, FaultUnavailable:
+			if fault.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64((fault.RetryAfter+time.Second-1)/time.Second), 10))
+			}
+			rep := errUnavailable()
+			switch fault.Kind {
+			case FaultBadGateway:
+				rep = gatewayPage(http.StatusBadGateway)
+			case FaultGatewayTimeout:
+				rep = gatewayPage(http.StatusGatewayTimeout)
+			}
+			status = e.write(w, rep)
+			return
+		case FaultHang:
+			if r.Body != nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, e.opts.MaxBodyBytes))
+			}
+			<-r.Context().Done()
+			status = -1
 			return
 		}
 	}
