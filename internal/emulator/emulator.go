@@ -99,6 +99,12 @@ type Options struct {
 	LongRunDelay     time.Duration // how long a ForceLongRun run keeps running after its 202 (default 6 min)
 	MaxBodyBytes     int64         // request body cap (default 100 MiB; environments are capped at 30 MiB as documented)
 
+	// PublicURL is the address clients reach this emulator at (for example http://127.0.0.1:8080). When set,
+	// mock servers report mockUrl PublicURL/mock/{mockId}, and the demo seed points the staging environment's
+	// baseUrl at the Payments API mock (made public, so a collection runner needs no Postman key). Mocks are
+	// served at /mock/{mockId}/… on any address either way.
+	PublicURL string
+
 	Logger *slog.Logger // nil: discard
 }
 
@@ -218,8 +224,9 @@ type Emulator struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	seq      int // deterministic ID counter
-	order    int // insertion order for lists
+	revision int64 // collection revision counter (collection-item writes)
+	seq      int   // deterministic ID counter
+	order    int   // insertion order for lists
 	users    map[string]*User
 	userByID map[int64]*User
 	subs     map[int64]string
@@ -266,6 +273,7 @@ func New(opts Options) *Emulator {
 		forceLong:    map[string]bool{},
 		stats:        map[string]*KeyStats{},
 		testCache:    map[string][]testCase{},
+		revision:     32_000_000_000,
 	}
 	e.limits = newLimiter(o)
 	e.hooks = newWebhookSender(o)
