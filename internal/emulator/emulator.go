@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -133,6 +134,12 @@ func (o Options) Validate() error {
 	}
 	if o.Latency < 0 || o.AsyncUpdateDelay < 0 || o.LongRunDelay < 0 || o.WebhookTimeout < 0 || o.MaxBodyBytes < 0 {
 		return fmt.Errorf("durations and sizes must not be negative")
+	}
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q must be an http(s) URL with a host and no query, like http://127.0.0.1:8080", o.PublicURL)
+		}
 	}
 	seen := map[string]bool{}
 	ids := map[int64]bool{}
