@@ -569,7 +569,11 @@ func (c *call) createRequest() reply {
 	if rep != nil {
 		return *rep
 	}
-	folder, rep := c.placeIn(col, c.query.Get("folderId"))
+	folderRef := c.query.Get("folderId")
+	if folderRef == "" {
+		folderRef = c.query.Get("folder") // what Postman's own MCP server sends
+	}
+	folder, rep := c.placeIn(col, folderRef)
 	if rep != nil {
 		return *rep
 	}
