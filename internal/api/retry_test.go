@@ -318,3 +318,29 @@ func TestRetryOnTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestAmbiguousWriteReallyMayHaveHappened uses a fault that carries the request out and then drops the
+// connection: the POST is reported ambiguous and the environment exists; a DELETE retried after the same fault
+// gets 404 and says an earlier try may have deleted it.
+func TestAmbiguousWriteReallyMayHaveHappened(t *testing.T) {
+	r := newRetryRig(t)
+	ws, _ := r.emu.UIDByName("workspace", emulator.DemoWorkspacePayments)
+	r.emu.SetFault(emulator.Fault{Kind: emulator.FaultDropAfterServe, Route: "POST /environments", Times: 1})
+	_, err := r.c.CreateEnvironment(t.Context(), ws, api.EnvironmentInput{Name: "ambiguous"})
+	if !api.IsAmbiguous(err) {
+		t.Fatalf("want an ambiguous error, got %v", err)
+	}
+	if _, ok := r.emu.UIDByName("environment", "ambiguous"); !ok {
+		t.Fatal("the fault should have let the create happen")
+	}
+
+	env, _ := r.emu.UIDByName("environment", "local")
+	r.emu.SetFault(emulator.Fault{Kind: emulator.FaultDropAfterServe, Route: "DELETE /environments/{environmentId}", Times: 1})
+	_, err = r.c.DeleteEnvironment(t.Context(), env)
+	if !api.IsNotFound(err) || !strings.Contains(err.Error(), "may have deleted it already") {
+		t.Fatalf("want a 404 that explains the earlier try, got %v", err)
+	}
+	if n := r.emu.Requests(emulator.DemoKey); n != 3 {
+		t.Fatalf("%d requests, want 3 (one POST, two DELETE tries)", n)
+	}
+}

@@ -18,6 +18,7 @@ const (
 	FaultBadGateway                          // 502 with an HTML body, as a load balancer sends it
 	FaultGatewayTimeout                      // 504 with an HTML body, as a load balancer sends it
 	FaultHang                                // read the request, then never answer (the client times out)
+	FaultDropAfterServe                      // carry the request out, then close the connection without the answer
 )
 
 // Fault describes one injected failure.

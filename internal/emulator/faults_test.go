@@ -154,3 +154,18 @@ func TestFaultHang(t *testing.T) {
 		}
 	})
 }
+
+func TestFaultDropAfterServe(t *testing.T) {
+	f := demo(t)
+	env := f.uid("environment", "local")
+	f.e.SetFault(Fault{Kind: FaultDropAfterServe, Route: "DELETE /environments/{environmentId}", Times: 1})
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Fatalf("recovered %v, want http.ErrAbortHandler", p)
+			}
+		}()
+		f.do("DELETE", "/environments/"+env, DemoKey, nil)
+	}()
+	wantStatus(t, f.do("GET", "/environments/"+env, DemoKey, nil), 404) // it happened
+}

@@ -309,6 +309,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rep := e.handle(rt, &call{e: e, r: r, user: user, params: params, query: r.URL.Query(), body: body, path: path})
+	if fault != nil && fault.Kind == FaultDropAfterServe {
+		dropConnection(w) // the operation happened; the client never hears of it
+		status = -1
+		return
+	}
 	status = e.write(w, rep)
 }
 
