@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -96,6 +97,9 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 		if ack.Message != nil {
 			c.print(*ack.Message, ReplyMode{InChannel: ack.InChannel})
 		}
+		if ack.Sent != nil {
+			ack.Sent()
+		}
 		for block, problem := range ack.ViewErrors {
 			fmt.Fprintf(c.Out, "[modal error] %s: %s\n", block, problem)
 		}
@@ -155,11 +159,14 @@ func buttonText(btn *slack.ButtonBlockElement) string {
 	return fmt.Sprintf("[%s] click %s", label, btn.Value)
 }
 
+// slackDate is a <!date^…|fallback> token; the console shows its fallback.
+var slackDate = regexp.MustCompile(`<!date\^[^|>]*\|([^>]*)>`)
+
 // textOf unescapes Slack's three entities for display.
 func textOf(t *slack.TextBlockObject) string {
 	if t == nil {
 		return ""
 	}
 	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
-	return r.Replace(t.Text)
+	return r.Replace(slackDate.ReplaceAllString(t.Text, "$1"))
 }

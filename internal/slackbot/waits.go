@@ -1,0 +1,284 @@
+package slackbot
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pmops/pmops/internal/ratelimit"
+	"github.com/pmops/pmops/internal/slackrender"
+	"github.com/pmops/pmops/internal/tools"
+)
+
+// jobState follows one command or click from its ack to its answer. Everything shown for it in between (the
+// working note, "Queued…", a monitor run's progress) replaces the same message, and never lands after the answer:
+// notes and the answer are posted under one lock, and a note is dropped once the answer is out.
+type jobState struct {
+	d       *Dispatcher
+	req     Request
+	env     *tools.Env
+	asked   time.Time
+	started atomic.Bool // a worker took it
+	// acked is closed once the transport has sent the ack: an answer posted to response_url before the ack's own
+	// message exists would not replace it, and the ack would then linger as a second message.
+	acked   chan struct{}
+	ackOnce sync.Once
+	ackTime atomic.Pointer[time.Time]
+
+	mu       sync.Mutex
+	told     bool // a "Queued…" note was shown
+	answered bool
+	waited   bool // the gate held one of its requests back for the rate budget
+}
+
+// ackSent marks the ack as sent (Ack.Sent).
+func (st *jobState) ackSent() {
+	st.ackOnce.Do(func() {
+		now := time.Now()
+		st.ackTime.Store(&now)
+		close(st.acked)
+	})
+}
+
+// ackSettle is how long after the ack is sent an answer may follow: the ack must reach Slack first.
+const ackSettle = 100 * time.Millisecond
+
+// waitAck waits until the ack is sent (and has had ackSettle to arrive), or AckGrace for a transport that does
+// not say.
+func (st *jobState) waitAck() {
+	t := time.NewTimer(st.d.cfg.AckGrace)
+	defer t.Stop()
+	select {
+	case <-st.acked:
+		if wait := ackSettle - time.Since(st.ackedAt()); wait > 0 {
+			time.Sleep(wait)
+		}
+	case <-t.C:
+	}
+}
+
+func (st *jobState) ackedAt() time.Time {
+	if p := st.ackTime.Load(); p != nil {
+		return *p
+	}
+	return time.Time{}
+}
+
+// note replaces the job's message with msg unless the answer is already out.
+func (st *jobState) note(msg slackrender.Message) {
+	st.waitAck()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.answered {
+		return
+	}
+	st.d.reply(st.req, msg, replace)
+}
+
+// tellQueued shows "Queued…" once, unless the answer is already out.
+func (st *jobState) tellQueued(w WaitInfo) {
+	st.waitAck()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.answered || st.told {
+		return
+	}
+	st.told = true
+	st.d.reply(st.req, slackrender.Queued(w.Ahead, w.Estimate), replace)
+}
+
+// answer shows the job's answer; later notes are dropped.
+func (st *jobState) answer(msg slackrender.Message, mode ReplyMode) {
+	st.waitAck()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.answered = true
+	st.d.reply(st.req, msg, mode)
+}
+
+func (st *jobState) isTold() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.told || st.answered
+}
+
+func (d *Dispatcher) remember(st *jobState) {
+	d.liveMu.Lock()
+	d.live[st] = struct{}{}
+	d.liveMu.Unlock()
+}
+
+func (d *Dispatcher) forget(st *jobState) {
+	d.liveMu.Lock()
+	delete(d.live, st)
+	d.liveMu.Unlock()
+}
+
+// WaitInfo is an estimate of how long a command waits before Postman is asked: Ahead requests are ahead of it
+// (the bot's own queue and the gate's), Estimate is the time until its turn, Until the rate window's reset.
+type WaitInfo struct {
+	Ahead    int
+	Estimate time.Duration
+	Until    time.Time
+	Reason   string
+}
+
+// estimate says how long st will wait: the commands queued before it for the same key that no worker has taken
+// yet, plus the requests waiting at the key's gate, against what is left of the rate window. ok is false when the
+// key's budget is unknown.
+func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
+	if st.env == nil || st.env.Budget == nil {
+		return WaitInfo{}, false
+	}
+	ahead := 0
+	d.liveMu.Lock()
+	for o := range d.live {
+		if o != st && o.env == st.env && !o.started.Load() && o.asked.Before(st.asked) {
+			ahead++
+		}
+	}
+	d.liveMu.Unlock()
+	s := st.env.Budget()
+	ahead += s.QueuedInteractive + s.QueuedBackground
+	if st.started.Load() && ahead > 0 {
+		ahead-- // a started job's own request may be among the gate's waiters
+	}
+	return estimateWait(s, ahead, time.Now()), true
+}
+
+// estimateWait turns a gate snapshot and the number of requests ahead into a wait: nothing while the window has
+// room for them and this one, else the time to the window's reset plus a window for each further Limit requests.
+func estimateWait(s ratelimit.Snapshot, ahead int, now time.Time) WaitInfo {
+	w := WaitInfo{Ahead: ahead, Until: s.ResetAt, Reason: "rate budget"}
+	limit := max(s.Limit, 1)
+	window := s.Window
+	if window <= 0 {
+		window = time.Minute
+	}
+	base, avail := time.Duration(0), s.Remaining
+	if s.BlockedUntil.After(now) {
+		base, avail = s.BlockedUntil.Sub(now), 0
+		w.Until = s.BlockedUntil
+	}
+	need := ahead + 1
+	if need <= avail && base == 0 {
+		return w
+	}
+	over := need - avail
+	toReset := base
+	if s.ResetAt.After(now) && s.ResetAt.Sub(now) > toReset {
+		toReset = s.ResetAt.Sub(now)
+	}
+	w.Estimate = toReset + time.Duration((over-1)/limit)*window
+	return w
+}
+
+// watchWaits re-estimates every waiting command that has not been told yet, so that one whose wait grows past
+// QueuedAfter (the gate learnt a lower limit, commands piled up behind the workers) hears about it within a
+// second or so, not when its answer finally comes.
+func (d *Dispatcher) watchWaits() {
+	defer d.wg.Done()
+	t := time.NewTicker(d.cfg.WaitCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		d.liveMu.Lock()
+		var waiting []*jobState
+		for st := range d.live {
+			if time.Since(st.asked) >= d.cfg.WaitCheck {
+				waiting = append(waiting, st)
+			}
+		}
+		d.liveMu.Unlock()
+		for _, st := range waiting {
+			if st.isTold() {
+				continue
+			}
+			if w, ok := d.estimate(st); ok && w.Estimate > d.cfg.QueuedAfter {
+				d.pending.Add(1)
+				go func() {
+					defer d.pending.Done()
+					st.tellQueued(w)
+				}()
+			}
+		}
+	}
+}
+
+// observeWaits is where the gate reports a wait of st's requests; with a gate that reports waits (see the
+// gate's wait observer) "Queued…" follows the gate's own estimate. Without one, watchWaits estimates from the
+// gate's snapshot.
+func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Context {
+	return ctx
+}
+
+// timedOut explains a command that ran out of JobTimeout: waiting for the key's rate budget (with its reset) or
+// for Postman.
+func (d *Dispatcher) timedOut(st *jobState) slackrender.Message {
+	rate := st.told || !st.started.Load()
+	var reset time.Time
+	if st.env != nil && st.env.Budget != nil {
+		s := st.env.Budget()
+		now := time.Now()
+		if s.QueuedInteractive+s.QueuedBackground > 0 || s.Remaining <= 0 || s.BlockedUntil.After(now) {
+			rate = true
+		}
+		reset = s.ResetAt
+		if s.BlockedUntil.After(reset) {
+			reset = s.BlockedUntil
+		}
+		if !reset.After(now) {
+			reset = time.Time{}
+		}
+	}
+	st.mu.Lock()
+	rate = rate || st.waited
+	st.mu.Unlock()
+	return slackrender.TimedOut(d.cfg.JobTimeout, rate, reset)
+}
+
+// runMonitor runs a confirmed monitor outside the worker pool and past JobTimeout: Postman may take minutes.
+// The confirmation is replaced by a running note, updated every ProgressEvery (at most three times, so the
+// click's response_url keeps a post for the result), then by the result.
+func (d *Dispatcher) runMonitor(st *jobState, env *tools.Env, cmd Command, subject string) {
+	name := firstNonEmpty(subject, "the monitor")
+	st.note(slackrender.Text("⏳ Running monitor " + name + "… the result will replace this message."))
+	d.pending.Add(1)
+	d.wg.Add(1)
+	done := make(chan struct{})
+	go func() {
+		defer d.wg.Done()
+		defer d.pending.Done()
+		defer close(done)
+		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.MonitorRunTimeout)
+		defer cancel()
+		d.runWrite(ctx, st, env, cmd, subject)
+	}()
+	d.pending.Add(1)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer d.pending.Done()
+		start := time.Now()
+		t := time.NewTicker(d.cfg.ProgressEvery)
+		defer t.Stop()
+		for updates := 0; updates < 3; {
+			select {
+			case <-done:
+				return
+			case <-d.stop:
+				return
+			case <-t.C:
+				updates++
+				secs := int(time.Since(start).Round(time.Second) / time.Second)
+				st.note(slackrender.Text("⏳ Monitor " + name + " is still running (" + strconv.Itoa(secs) + " s so far); the result will replace this message."))
+			}
+		}
+	}()
+}
