@@ -278,6 +278,9 @@ func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {
 		// button is spent. Buttons live in ephemeral messages, so only their owner sees them in practice.
 		return msgAck(slackrender.Text("Only the person who asked can use these buttons."))
 	}
+	if p.Pair != "" {
+		_, _ = d.cfg.Store.TakeAction(ctx, p.Pair, d.cfg.Now()) // spend the other button of the pair
+	}
 	switch p.Kind {
 	case slackrender.ActionCancel:
 		d.enqueueReply(req, slackrender.Text("Cancelled; nothing changed."), replace)

@@ -349,6 +349,8 @@ type pendingPayload struct {
 	Message json.RawMessage        `json:"message,omitempty"`
 	Label   string                 `json:"label,omitempty"`
 	Subject string                 `json:"subject,omitempty"`
+	// Pair is the token of the other button of a Confirm/Cancel pair, spent when this one is used.
+	Pair string `json:"pair,omitempty"`
 }
 
 // renderer renders for one request: the buttons it makes belong to that request's user and channel.
@@ -357,6 +359,8 @@ type renderer struct {
 	req   Request
 	cmd   Command           // the tool call being answered, for "next page" buttons
 	names map[string]string // names of resources the result refers to by UID
+	// confirmTok and cancelTok are the tokens of the confirmation being rendered (see opts).
+	confirmTok, cancelTok string
 }
 
 func (d *Dispatcher) renderer(req Request) *renderer { return &renderer{d: d, req: req} }
@@ -375,7 +379,18 @@ func (r *renderer) opts() slackrender.Options {
 			}
 			p.Message = b
 		}
-		return r.d.putToken(r.req, p, "")
+		tok := ""
+		// Confirm and Cancel spend each other: whichever is pressed first, the other is used up, so a stale
+		// Confirm cannot write after Cancel (Confirm is rendered first and reserves Cancel's token).
+		switch a.Kind {
+		case slackrender.ActionConfirm:
+			tok = newToken()
+			r.cancelTok, r.confirmTok = newToken(), tok
+			p.Pair = r.cancelTok
+		case slackrender.ActionCancel:
+			tok, p.Pair = r.cancelTok, r.confirmTok
+		}
+		return r.d.putToken(r.req, p, tok)
 	}, NextPage: r.nextPage, Names: r.names}
 }
 
