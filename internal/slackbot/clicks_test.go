@@ -38,8 +38,8 @@ func buttonsOf(t *testing.T, raw json.RawMessage) []button {
 			ActionID string `json:"action_id"`
 		} `json:"accessory"`
 		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
+			Type     string          `json:"type"`
+			ActionID string          `json:"action_id"`
 			URL      string          `json:"url"`
 			Text     json.RawMessage `json:"text"`
 		} `json:"elements"`

@@ -118,7 +118,7 @@ type Config struct {
 	// Monitor runs outlive it: they continue in the background (bounded by MonitorRunTimeout).
 	JobTimeout time.Duration
 	// MonitorRunTimeout bounds a confirmed monitor run (default 6 min: Postman answers a synchronous run
-	// within 300 s). ProgressEvery is how often its message is updated meanwhile (default 30 s; at most three
+	// within 300 s). ProgressEvery is how often its message is updated meanwhile (default 30 s; at most two
 	// updates, since a response_url takes five posts).
 	MonitorRunTimeout, ProgressEvery time.Duration
 	// QueuedAfter is the estimated wait beyond which a command is told it is queued (default 2 s); WaitCheck is

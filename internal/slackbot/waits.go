@@ -243,9 +243,13 @@ func (d *Dispatcher) timedOut(st *jobState) slackrender.Message {
 	return slackrender.TimedOut(d.cfg.JobTimeout, rate, reset)
 }
 
+// maxProgressNotes bounds a monitor run's progress updates: a click's response_url takes five posts, and the
+// working note, the running note and the result need three of them.
+const maxProgressNotes = 2
+
 // runMonitor runs a confirmed monitor outside the worker pool and past JobTimeout: Postman may take minutes.
-// The confirmation is replaced by a running note, updated every ProgressEvery (at most three times, so the
-// click's response_url keeps a post for the result), then by the result.
+// The confirmation is replaced by a running note, updated every ProgressEvery (at most maxProgressNotes times,
+// so the click's response_url keeps a post for the result), then by the result.
 func (d *Dispatcher) runMonitor(st *jobState, env *tools.Env, cmd Command, subject string) {
 	name := firstNonEmpty(subject, "the monitor")
 	st.note(slackrender.Text("⏳ Running monitor " + name + "… the result will replace this message."))
@@ -268,7 +272,7 @@ func (d *Dispatcher) runMonitor(st *jobState, env *tools.Env, cmd Command, subje
 		start := time.Now()
 		t := time.NewTicker(d.cfg.ProgressEvery)
 		defer t.Stop()
-		for updates := 0; updates < 3; {
+		for updates := 0; updates < maxProgressNotes; {
 			select {
 			case <-done:
 				return
