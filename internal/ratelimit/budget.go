@@ -42,8 +42,10 @@ type budget struct {
 	queues    [2]classQueue
 	users     map[userKey]*userState
 	inflight  map[*waiter]struct{}
-	deadlines int   // queued waiters with a deadline
-	grantCost int64 // total cost granted (minus grants given back)
+	deadlines int // queued waiters with a deadline
+	// watchedQueued is the queued waiters with a wait observer or a MaxWait.
+	watchedQueued int
+	grantCost     int64 // total cost granted (minus grants given back)
 	// interactiveDemand is the interactive requests per window, averaged over recent windows.
 	interactiveDemand float64
 	rtt               time.Duration
@@ -203,18 +205,7 @@ func (b *budget) line(f float64) float64 {
 
 // lineCrossing is when background traffic may take a token leaving a tokens behind.
 func (b *budget) lineCrossing(a float64) time.Time {
-	L, R := float64(b.limit), b.reserve()
-	f := 0.0
-	if !b.opts.DisablePacing {
-		f = 1 - (a+float64(b.opts.BackgroundBurst))/L
-	}
-	if R > 0 {
-		f = math.Max(f, 1-a/R)
-		if a < math.Ceil(R/3) {
-			f = 1
-		}
-	}
-	return b.timeAtFraction(math.Max(0, math.Min(1, f)))
+	return b.timeAtFraction(b.lineFraction(a))
 }
 
 func (b *budget) monthAvail() int64 {
@@ -330,15 +321,39 @@ func (b *budget) enqueue(w *waiter, front bool, now time.Time) error {
 	if !w.deadline.IsZero() {
 		b.deadlines++
 	}
+	if w.watched() {
+		b.watchedQueued++
+		w.notify = make(chan struct{}, 1)
+		w.notified, w.hasPending, w.lastInfo = false, false, WaitInfo{}
+		if w.maxWait > 0 {
+			if info := b.estimate(w, now, true); info.Estimate > w.maxWait {
+				b.unqueue(w)
+				w.state = stateDone
+				b.releaseQuotaProbe(w, now)
+				return &RateLimitedError{RetryAt: info.Until, Reason: info.Reason}
+			}
+		}
+	}
 	w.user.last = now
 	b.pump(now)
 	return nil
 }
 
-func (b *budget) dequeue(w *waiter, now time.Time) {
-	if b.queues[w.ticket.Class].remove(w) && !w.deadline.IsZero() {
+// unqueue takes a queued waiter out of its queue and its counters.
+func (b *budget) unqueue(w *waiter) {
+	if !b.queues[w.ticket.Class].remove(w) {
+		return
+	}
+	if !w.deadline.IsZero() {
 		b.deadlines--
 	}
+	if w.watched() {
+		b.watchedQueued--
+	}
+}
+
+func (b *budget) dequeue(w *waiter, now time.Time) {
+	b.unqueue(w)
 	w.state = stateDone
 	b.releaseQuotaProbe(w, now)
 	b.pump(now)
@@ -346,9 +361,7 @@ func (b *budget) dequeue(w *waiter, now time.Time) {
 
 // fail ends a queued waiter with err.
 func (b *budget) fail(w *waiter, err error) {
-	if b.queues[w.ticket.Class].remove(w) && !w.deadline.IsZero() {
-		b.deadlines--
-	}
+	b.unqueue(w)
 	w.state, w.err = stateDone, err
 	w.ready <- struct{}{}
 }
@@ -424,6 +437,7 @@ func (b *budget) pump(now time.Time) {
 		}
 		b.grant(w, now)
 	}
+	b.refreshWaits(now)
 	if b.queued() == 0 {
 		return
 	}
@@ -639,6 +653,9 @@ func (b *budget) grant(w *waiter, now time.Time) {
 	}
 	if !w.deadline.IsZero() {
 		b.deadlines--
+	}
+	if w.watched() {
+		b.watchedQueued--
 	}
 	w.ready <- struct{}{}
 }

@@ -65,6 +65,16 @@
 // it could be sent gets *RateLimitedError{RetryAt} at once; a cancelled caller leaves the queue and gives back a
 // grant it did not use.
 //
+// # Waiting, visibly
+//
+// WithWaitObserver reports a queued request's expected send time (WaitInfo: how many go before it, how long,
+// why) when it starts to wait and whenever that changes; WithMaxWait fails a request at once, with
+// *RateLimitedError, when its expected wait passes a bound; Gate.Estimate says what a new request would face.
+// The estimate counts the queue ahead: interactive before background, round-robin between users, the rest of the
+// current window and then whole windows of L less the other clients' share, background tokens on the pace line,
+// route buckets, 429 blocks and the probe after a reset. Coalesced callers get the MaxWait check on entry but no
+// observer calls (the shared request is not theirs alone).
+//
 // # Cache and coalescing
 //
 // Opt in per request (WithCache, WithCoalescing) or by path (Options.Cache). Identical concurrent GETs share one
