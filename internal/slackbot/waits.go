@@ -117,41 +117,41 @@ func (d *Dispatcher) forget(st *jobState) {
 }
 
 // WaitInfo is an estimate of how long a command waits before Postman is asked: Ahead requests are ahead of it
-// (the bot's own queue and the gate's), Estimate is the time until its turn, Until the rate window's reset.
+// (the bot's own queue and the gate's), Estimate is the time until its turn.
 type WaitInfo struct {
 	Ahead    int
 	Estimate time.Duration
-	Until    time.Time
-	Reason   string
 }
 
-// estimate says how long st will wait: the commands queued before it for the same key that no worker has taken
-// yet, plus the requests waiting at the key's gate, against what is left of the rate window. ok is false when the
-// key's budget is unknown.
+// estimate says how long st will wait: the gate's own estimate for a request of this person (which counts the
+// waiters queued at the gate ahead of it), plus the commands queued before it for the same key that no worker has
+// taken yet, each at least one request. ok is false when the key's gate is unknown.
 func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
-	if st.env == nil || st.env.Budget == nil {
+	if st.env == nil || st.env.Client == nil {
 		return WaitInfo{}, false
 	}
-	ahead := 0
+	botAhead := 0
 	d.liveMu.Lock()
 	for o := range d.live {
 		if o != st && o.env == st.env && !o.started.Load() && o.asked.Before(st.asked) {
-			ahead++
+			botAhead++
 		}
 	}
 	d.liveMu.Unlock()
-	s := st.env.Budget()
-	ahead += s.QueuedInteractive + s.QueuedBackground
-	if st.started.Load() && ahead > 0 {
-		ahead-- // a started job's own request may be among the gate's waiters
+	g := st.env.Client.EstimateWait(identityTicket(st.req))
+	w := WaitInfo{Ahead: g.Ahead + botAhead, Estimate: g.Estimate}
+	if botAhead > 0 && st.env.Budget != nil {
+		// The gate does not know the commands still waiting for a worker: add their requests to its queue.
+		if e := estimateWait(st.env.Budget(), w.Ahead, time.Now()); e > w.Estimate {
+			w.Estimate = e
+		}
 	}
-	return estimateWait(s, ahead, time.Now()), true
+	return w, true
 }
 
 // estimateWait turns a gate snapshot and the number of requests ahead into a wait: nothing while the window has
 // room for them and this one, else the time to the window's reset plus a window for each further Limit requests.
-func estimateWait(s ratelimit.Snapshot, ahead int, now time.Time) WaitInfo {
-	w := WaitInfo{Ahead: ahead, Until: s.ResetAt, Reason: "rate budget"}
+func estimateWait(s ratelimit.Snapshot, ahead int, now time.Time) time.Duration {
 	limit := max(s.Limit, 1)
 	window := s.Window
 	if window <= 0 {
@@ -160,24 +160,22 @@ func estimateWait(s ratelimit.Snapshot, ahead int, now time.Time) WaitInfo {
 	base, avail := time.Duration(0), s.Remaining
 	if s.BlockedUntil.After(now) {
 		base, avail = s.BlockedUntil.Sub(now), 0
-		w.Until = s.BlockedUntil
 	}
 	need := ahead + 1
 	if need <= avail && base == 0 {
-		return w
+		return 0
 	}
 	over := need - avail
 	toReset := base
 	if s.ResetAt.After(now) && s.ResetAt.Sub(now) > toReset {
 		toReset = s.ResetAt.Sub(now)
 	}
-	w.Estimate = toReset + time.Duration((over-1)/limit)*window
-	return w
+	return toReset + time.Duration((over-1)/limit)*window
 }
 
-// watchWaits re-estimates every waiting command that has not been told yet, so that one whose wait grows past
-// QueuedAfter (the gate learnt a lower limit, commands piled up behind the workers) hears about it within a
-// second or so, not when its answer finally comes.
+// watchWaits re-estimates every command still waiting for a worker that has not been told yet, so that one whose
+// wait grows past QueuedAfter (the gate learnt a lower limit, commands piled up behind the workers) hears about it
+// within a second or so, not when its answer finally comes.
 func (d *Dispatcher) watchWaits() {
 	defer d.wg.Done()
 	t := time.NewTicker(d.cfg.WaitCheck)
@@ -191,7 +189,8 @@ func (d *Dispatcher) watchWaits() {
 		d.liveMu.Lock()
 		var waiting []*jobState
 		for st := range d.live {
-			if time.Since(st.asked) >= d.cfg.WaitCheck {
+			// A started job's waits are reported by the gate itself (observeWaits).
+			if time.Since(st.asked) >= d.cfg.WaitCheck && !st.started.Load() {
 				waiting = append(waiting, st)
 			}
 		}
@@ -211,10 +210,26 @@ func (d *Dispatcher) watchWaits() {
 	}
 }
 
-// observeWaits is where the gate reports a wait of st's requests; with a gate that reports waits (see the
-// gate's wait observer) "Queued…" follows the gate's own estimate. Without one, watchWaits estimates from the
-// gate's snapshot.
+// observeWaits asks the gate to report waits of st's requests, so "Queued…" follows the gate's own estimate (the
+// position counts the waiters ahead at the gate), and to fail at once, with the time to retry, a request whose
+// wait would outlast the job's deadline.
 func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Context {
+	ctx = ratelimit.WithWaitObserver(ctx, func(w ratelimit.WaitInfo) {
+		st.mu.Lock()
+		st.waited = true
+		st.mu.Unlock()
+		if w.Estimate <= d.cfg.QueuedAfter || st.isTold() {
+			return
+		}
+		d.pending.Add(1)
+		go func() {
+			defer d.pending.Done()
+			st.tellQueued(WaitInfo{Ahead: w.Ahead, Estimate: w.Estimate})
+		}()
+	})
+	if dl, ok := ctx.Deadline(); ok {
+		ctx = ratelimit.WithMaxWait(ctx, time.Until(dl))
+	}
 	return ctx
 }
 
