@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -256,5 +257,50 @@ func TestMonitorRunOutlivesJobTimeout(t *testing.T) {
 	final := all[len(all)-1]
 	if !strings.Contains(final.text, "ran monitor Payments API smoke (staging)") || final.eph == nil || final.eph.TS != preview.eph.TS {
 		t.Fatalf("the run's result should replace the confirmation: %q final %s %v preview %s (click showed %q)", final.text, final.eph.TS, final.eph.Source, preview.eph.TS, done.text)
+	}
+}
+
+// TestTimeoutSaysPostmanWasSlow: a command that runs out of time while Postman is slow (no rate wait) says so.
+func TestTimeoutSaysPostmanWasSlow(t *testing.T) {
+	r := newRig(t, rigOpts{teamKey: emulator.DemoKey, jobTimeout: 300 * time.Millisecond})
+	c := &clickRig{rig: r, t: t}
+	r.emu.SetFault(emulator.Fault{Kind: emulator.FaultLatency, Latency: time.Second})
+	got := c.run("workspaces")
+	if !strings.Contains(got.text, "Postman did not answer within 0.3 s") || strings.Contains(got.text, "rate") {
+		t.Fatalf("timeout: %q", got.text)
+	}
+	if got.eph == nil || got.eph.Source != "response_url" {
+		t.Fatalf("the timeout should replace the working note: %+v", got)
+	}
+}
+
+// TestUsageErrorsShowOneCommand: a usage error shows only that command's usage; an unbalanced quote shows no Go
+// escaping.
+func TestUsageErrorsShowOneCommand(t *testing.T) {
+	r := newRig(t, rigOpts{teamKey: emulator.DemoKey})
+	for _, tc := range []struct{ cmd, want string }{
+		{`env get "staging`, "env get &lt;env&gt; [key]"},
+		{"env set staging", "env set &lt;env&gt; &lt;key&gt;=&lt;value&gt;"},
+		{"monitor why", "monitor why &lt;name&gt;"},
+	} {
+		del := r.command(t, alice, tc.cmd)
+		var ack struct {
+			Text   string `json:"text"`
+			Blocks []struct {
+				Text struct {
+					Text string `json:"text"`
+				} `json:"text"`
+			} `json:"blocks"`
+		}
+		if err := json.Unmarshal(del.Body, &ack); err != nil {
+			t.Fatal(err)
+		}
+		shown := ack.Text
+		for _, b := range ack.Blocks {
+			shown += "\n" + b.Text.Text
+		}
+		if !strings.Contains(shown, tc.want) || strings.Contains(shown, "monitor pause") || strings.Contains(shown, `\"`) {
+			t.Errorf("%s: %s", tc.cmd, shown)
+		}
 	}
 }

@@ -224,7 +224,7 @@ func account(a tools.Account) *doc {
 	if r := a.Rate; r != nil {
 		line := fmt.Sprintf("⏱️ *Rate window:* %d of %d calls left per %ds", r.Remaining, r.Limit, r.WindowSeconds)
 		if r.ResetAt != "" {
-			line += ", resets " + escape(flat(r.ResetAt, 60))
+			line += ", resets " + dateOf(r.ResetAt)
 		}
 		line += fmt.Sprintf("; %d queued; %s so far", r.Queued, plural(int(r.Count429), "rate-limit refusal (429)", "rate-limit refusals (429)"))
 		lines = append(lines, line)

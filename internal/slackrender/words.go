@@ -1,6 +1,7 @@
 package slackrender
 
 import (
+	"strconv"
 	"fmt"
 	"regexp"
 	"sort"
@@ -131,10 +132,10 @@ func Queued(ahead int, estimate time.Duration) Message {
 // TimedOut explains a command that ran out of time: waiting for the key's rate budget (which resets at reset,
 // when known), or waiting for Postman to answer.
 func TimedOut(limit time.Duration, rateBudget bool, reset time.Time) Message {
-	secs := int(limit.Round(time.Second) / time.Second)
+	secs := strconv.FormatFloat(limit.Round(100*time.Millisecond).Seconds(), 'f', -1, 64)
 	var d doc
 	if rateBudget {
-		msg := fmt.Sprintf("⏳ Your request waited %d s for the Postman key's rate budget and was given up.", secs)
+		msg := fmt.Sprintf("⏳ Your request waited %s s for the Postman key's rate budget and was given up.", secs)
 		d.summary, d.title = msg, msg
 		d.add(textBlocks("", msg)...)
 		if !reset.IsZero() {
@@ -143,7 +144,7 @@ func TimedOut(limit time.Duration, rateBudget bool, reset time.Time) Message {
 			d.add(contextBlock("💡 Try again in a minute, when the key's rate window has reset."))
 		}
 	} else {
-		msg := fmt.Sprintf("⌛ Postman did not answer within %d s.", secs)
+		msg := fmt.Sprintf("⌛ Postman did not answer within %s s.", secs)
 		d.summary, d.title = msg, msg
 		d.add(textBlocks("", msg)...)
 		d.add(contextBlock("💡 Postman may be slow right now; try again in a minute."))
