@@ -1,10 +1,10 @@
 package slackrender
 
 import (
-	"strconv"
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
