@@ -73,6 +73,7 @@ type Result struct {
 	// idle Postman; QueuedOnTime of them were told "Queued…" within QueuedWithin of their ack.
 	Waited, QueuedOnTime int
 	QueuedNotes          int             // commands told "Queued…" at all
+	NotToldSamples       []string        // commands that waited but were not told in time, first few
 	AnswerLatency        []time.Duration // command sent → final answer shown
 
 	Users []UserCount
@@ -125,8 +126,16 @@ func collect(name string, cmds []*command, final func(*command) (answer, time.Ti
 		r.AnswerLatency = append(r.AnswerLatency, a.at.Sub(c.sentAt))
 		if wait := a.at.Sub(c.sentAt) - refs.Idle[c.text]; wait > QueuedAfter {
 			r.Waited++
-			if ackAt := c.sentAt.Add(c.del.Latency); !queuedAt.IsZero() && queuedAt.Sub(ackAt) <= QueuedWithin {
+			ackAt := c.sentAt.Add(c.del.Latency)
+			switch {
+			case !queuedAt.IsZero() && queuedAt.Sub(ackAt) <= QueuedWithin:
 				r.QueuedOnTime++
+			case len(r.NotToldSamples) < 5:
+				told := "never told"
+				if !queuedAt.IsZero() {
+					told = "told after " + secs(queuedAt.Sub(ackAt))
+				}
+				r.NotToldSamples = append(r.NotToldSamples, fmt.Sprintf("%s (sent at +%s, waited %s, %s)", c.text, secs(c.sentAt.Sub(cmds[0].sentAt)), secs(wait), told))
 			}
 		}
 		switch Classify(a, refs.Header[c.text]) {
@@ -328,6 +337,9 @@ func WriteMarkdown(w io.Writer, s Scenario, bot, naive *Result, th []Threshold) 
 	for _, r := range runs {
 		if len(r.OtherSamples) > 0 {
 			fmt.Fprintf(w, "\nOther errors (%s), first %d: %s\n", r.Name, len(r.OtherSamples), strings.Join(r.OtherSamples, "; "))
+		}
+		if len(r.NotToldSamples) > 0 {
+			fmt.Fprintf(w, "\nWaited but not told \"Queued…\" in time (%s), first %d: %s\n", r.Name, len(r.NotToldSamples), strings.Join(r.NotToldSamples, "; "))
 		}
 		if r.WebAPIEphemerals > 0 {
 			fmt.Fprintf(w, "\n%s: %d answers fell back to chat.postEphemeral.\n", r.Name, r.WebAPIEphemerals)

@@ -122,7 +122,7 @@ type Config struct {
 	// updates, since a response_url takes five posts).
 	MonitorRunTimeout, ProgressEvery time.Duration
 	// QueuedAfter is the estimated wait beyond which a command is told it is queued (default 2 s); WaitCheck is
-	// how often waiting commands are re-estimated (default 500 ms).
+	// how often waiting commands are re-estimated (default 250 ms).
 	QueuedAfter, WaitCheck time.Duration
 	// AckGrace is how long an answer waits for a transport that does not report its ack as sent (default 1 s).
 	AckGrace time.Duration
@@ -187,7 +187,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.AckGrace = time.Second
 	}
 	if cfg.WaitCheck <= 0 {
-		cfg.WaitCheck = 500 * time.Millisecond
+		cfg.WaitCheck = 250 * time.Millisecond
 	}
 	if cfg.ActionTTL <= 0 {
 		cfg.ActionTTL = 15 * time.Minute

@@ -140,6 +140,17 @@ func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
 	d.liveMu.Unlock()
 	g := st.env.Client.EstimateWait(identityTicket(st.req))
 	w := WaitInfo{Ahead: g.Ahead + botAhead, Estimate: g.Estimate}
+	if st.started.Load() && time.Since(st.asked) >= startedGrace && st.env.Budget != nil {
+		// A started command still running is waiting somewhere the gate's estimate for a new request does not
+		// see (behind an identical request it joined, or queued before the gate learnt the key's limit): count
+		// everything queued at the gate ahead of it.
+		snap := st.env.Budget()
+		if ahead := snap.QueuedInteractive + snap.QueuedBackground; ahead > 0 {
+			if e := estimateWait(snap, ahead-1, time.Now()); e > w.Estimate {
+				w.Estimate, w.Ahead = e, max(w.Ahead, ahead-1)
+			}
+		}
+	}
 	if botAhead > 0 && st.env.Budget != nil {
 		// The gate does not know the commands still waiting for a worker: add their requests to its queue.
 		if e := estimateWait(st.env.Budget(), w.Ahead, time.Now()); e > w.Estimate {
@@ -173,9 +184,12 @@ func estimateWait(s ratelimit.Snapshot, ahead int, now time.Time) time.Duration 
 	return toReset + time.Duration((over-1)/limit)*window
 }
 
-// watchWaits re-estimates every command still waiting for a worker that has not been told yet, so that one whose
-// wait grows past QueuedAfter (the gate learnt a lower limit, commands piled up behind the workers) hears about it
-// within a second or so, not when its answer finally comes.
+// watchWaits re-estimates every command that has not been told yet and is not answered a second after it was
+// asked, so that one whose wait grows past QueuedAfter (the gate learnt a lower limit, commands piled up behind the
+// workers) hears about it within a second or so, not when its answer finally comes. For a command a worker has
+// started, the gate's own reports (observeWaits) come first; but a request queued before the gate learnt the
+// key's real limit may never be re-reported, so a started command still running after a second is told when the
+// gate says its next request would wait more than QueuedAfter.
 func (d *Dispatcher) watchWaits() {
 	defer d.wg.Done()
 	t := time.NewTicker(d.cfg.WaitCheck)
@@ -189,8 +203,7 @@ func (d *Dispatcher) watchWaits() {
 		d.liveMu.Lock()
 		var waiting []*jobState
 		for st := range d.live {
-			// A started job's waits are reported by the gate itself (observeWaits).
-			if time.Since(st.asked) >= d.cfg.WaitCheck && !st.started.Load() {
+			if age := time.Since(st.asked); age >= d.cfg.WaitCheck && (!st.started.Load() || age >= startedGrace) {
 				waiting = append(waiting, st)
 			}
 		}
@@ -199,7 +212,7 @@ func (d *Dispatcher) watchWaits() {
 			if st.isTold() {
 				continue
 			}
-			if w, ok := d.estimate(st); ok && w.Estimate > d.cfg.QueuedAfter {
+			if w, ok := d.estimate(st); ok && d.waitsLong(st, w.Estimate) {
 				d.pending.Add(1)
 				go func() {
 					defer d.pending.Done()
@@ -210,6 +223,15 @@ func (d *Dispatcher) watchWaits() {
 	}
 }
 
+// startedGrace is how long a started command runs before watchWaits estimates it itself.
+const startedGrace = 500 * time.Millisecond
+
+// waitsLong says whether a command that still has estimate to wait will have waited more than QueuedAfter in all,
+// counting the time since it was asked; a wait under half a second left is not worth a note.
+func (d *Dispatcher) waitsLong(st *jobState, estimate time.Duration) bool {
+	return estimate >= 500*time.Millisecond && time.Since(st.asked)+estimate > d.cfg.QueuedAfter
+}
+
 // observeWaits asks the gate to report waits of st's requests, so "Queued…" follows the gate's own estimate (the
 // position counts the waiters ahead at the gate), and to fail at once, with the time to retry, a request whose
 // wait would outlast the job's deadline.
@@ -218,7 +240,7 @@ func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Con
 		st.mu.Lock()
 		st.waited = true
 		st.mu.Unlock()
-		if w.Estimate <= d.cfg.QueuedAfter || st.isTold() {
+		if !d.waitsLong(st, w.Estimate) || st.isTold() {
 			return
 		}
 		d.pending.Add(1)
