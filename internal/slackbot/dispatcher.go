@@ -87,7 +87,7 @@ type Store interface {
 	LinkedKey(ctx context.Context, id store.UserRef) ([]byte, store.LinkMeta, error)
 	DeleteLinkedKey(ctx context.Context, id store.UserRef) (bool, error)
 	PutAction(ctx context.Context, token string, a store.PendingAction) error
-	TakeAction(ctx context.Context, token string, now time.Time) (store.PendingAction, error)
+	TakeAction(ctx context.Context, token string, by store.UserRef, now time.Time) (store.PendingAction, error)
 	SeenOnce(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error)
 }
 
@@ -109,7 +109,8 @@ type Config struct {
 	Writers []string
 	Groups  GroupResolver
 	Store   Store
-	// Vault seals linked keys; nil disables /postman login.
+	// Vault seals linked keys; nil disables /postman login. It also seals pending actions; without it they are
+	// sealed under a per-process key and do not survive a restart.
 	Vault     Sealer
 	Responder Responder
 	// Workers bounds concurrent Postman work; Queue bounds what waits for a worker.
@@ -144,9 +145,14 @@ type Dispatcher struct {
 	groups  groupCache
 	closing sync.Once
 	stop    chan struct{} // closed by Close: stops the purger and the wait watcher
+	actions Sealer        // seals action payloads at rest
+	// volatileActions: actions are sealed under a per-process key (no Vault), so they die with the process.
+	volatileActions bool
 
 	liveMu sync.Mutex
 	live   map[*jobState]struct{} // asked and not yet answered, for the wait watcher
+	// gateWaits is the latest wait each key's gate reported (see noteGateWait).
+	gateWaits map[*tools.Env]gateWait
 }
 
 type job struct {
@@ -198,9 +204,13 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	sealer, volatile, err := actionSealer(cfg.Vault)
+	if err != nil {
+		return nil, fmt.Errorf("slackbot: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{cfg: cfg, jobs: make(chan job, cfg.Queue), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
-		live: map[*jobState]struct{}{}}
+		actions: sealer, volatileActions: volatile, live: map[*jobState]struct{}{}}
 	for range cfg.Workers {
 		d.wg.Add(1)
 		go d.worker()
@@ -219,10 +229,11 @@ type purger interface {
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 }
 
-// purge drops expired tokens every ten minutes, so the store does not grow with every button ever shown.
+// purge drops expired tokens (and their sealed payloads) every minute, so the store neither keeps them past
+// their expiry for long nor grows with every button ever shown.
 func (d *Dispatcher) purge(p purger) {
 	defer d.wg.Done()
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		select {
@@ -349,8 +360,6 @@ type pendingPayload struct {
 	Message json.RawMessage        `json:"message,omitempty"`
 	Label   string                 `json:"label,omitempty"`
 	Subject string                 `json:"subject,omitempty"`
-	// Pair is the token of the other button of a Confirm/Cancel pair, spent when this one is used.
-	Pair string `json:"pair,omitempty"`
 }
 
 // renderer renders for one request: the buttons it makes belong to that request's user and channel.
@@ -359,8 +368,7 @@ type renderer struct {
 	req   Request
 	cmd   Command           // the tool call being answered, for "next page" buttons
 	names map[string]string // names of resources the result refers to by UID
-	// confirmTok and cancelTok are the tokens of the confirmation being rendered (see opts).
-	confirmTok, cancelTok string
+	group string            // ties the Confirm and Cancel this renderer makes (see groupFor)
 }
 
 func (d *Dispatcher) renderer(req Request) *renderer { return &renderer{d: d, req: req} }
@@ -370,7 +378,11 @@ func (d *Dispatcher) rendererFor(req Request, cmd Command) *renderer {
 }
 
 func (r *renderer) opts() slackrender.Options {
-	return slackrender.Options{WebURL: r.d.cfg.WebURL, Shareable: true, Token: func(a slackrender.Action) string {
+	note := ""
+	if r.d.volatileActions {
+		note = volatileNote
+	}
+	return slackrender.Options{WebURL: r.d.cfg.WebURL, Shareable: true, ConfirmNote: note, Token: func(a slackrender.Action) string {
 		p := pendingPayload{Kind: a.Kind, Tool: a.Tool, Args: a.Args, Label: a.Label, Subject: a.Subject}
 		if a.Message != nil {
 			b, err := marshalMessage(*a.Message)
@@ -379,18 +391,7 @@ func (r *renderer) opts() slackrender.Options {
 			}
 			p.Message = b
 		}
-		tok := ""
-		// Confirm and Cancel spend each other: whichever is pressed first, the other is used up, so a stale
-		// Confirm cannot write after Cancel (Confirm is rendered first and reserves Cancel's token).
-		switch a.Kind {
-		case slackrender.ActionConfirm:
-			tok = newToken()
-			r.cancelTok, r.confirmTok = newToken(), tok
-			p.Pair = r.cancelTok
-		case slackrender.ActionCancel:
-			tok, p.Pair = r.cancelTok, r.confirmTok
-		}
-		return r.d.putToken(r.req, p, tok)
+		return r.d.putToken(r.req, p, "", r.groupFor(a.Kind))
 	}, NextPage: r.nextPage, Names: r.names}
 }
 
@@ -450,7 +451,7 @@ func nameArg(cmd Command) string {
 	return ""
 }
 
-func (d *Dispatcher) putToken(req Request, p pendingPayload, tok string) string {
+func (d *Dispatcher) putToken(req Request, p pendingPayload, tok, group string) string {
 	if tok == "" {
 		tok = newToken()
 	}
@@ -459,10 +460,15 @@ func (d *Dispatcher) putToken(req Request, p pendingPayload, tok string) string 
 		d.cfg.Logger.Error("encode action token", "err", err)
 		return ""
 	}
+	sealed, err := d.sealAction(tok, req.user(), payload)
+	if err != nil {
+		d.cfg.Logger.Error("seal action token", "err", err)
+		return ""
+	}
 	now := d.cfg.Now()
 	err = d.cfg.Store.PutAction(context.Background(), tok, store.PendingAction{
-		Kind: string(p.Kind), Payload: payload, Owner: req.user(), ChannelID: req.ChannelID,
-		CreatedAt: now, ExpiresAt: now.Add(d.cfg.ActionTTL)})
+		Kind: string(p.Kind), Payload: sealed, Owner: req.user(), ChannelID: req.ChannelID,
+		CreatedAt: now, ExpiresAt: now.Add(d.cfg.ActionTTL), Group: group})
 	if err != nil {
 		d.cfg.Logger.Error("store action token", "err", err)
 		return ""

@@ -140,6 +140,15 @@ func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
 	d.liveMu.Unlock()
 	g := st.env.Client.EstimateWait(identityTicket(st.req))
 	w := WaitInfo{Ahead: g.Ahead + botAhead, Estimate: g.Estimate}
+	if st.started.Load() && time.Since(st.asked) >= startedGrace {
+		// Requests that join an identical one in flight, or wait for a route bucket, are not in the gate's
+		// estimate for a new request; the waits the gate last reported for this key are.
+		if gw, ok := d.gateWaitFor(st.env); ok {
+			if e := time.Until(gw.until); e > w.Estimate {
+				w.Estimate, w.Ahead = e, max(w.Ahead, gw.ahead)
+			}
+		}
+	}
 	if st.started.Load() && time.Since(st.asked) >= startedGrace && st.env.Budget != nil {
 		// A started command still running is waiting somewhere the gate's estimate for a new request does not
 		// see (behind an identical request it joined, or queued before the gate learnt the key's limit): count
@@ -223,6 +232,34 @@ func (d *Dispatcher) watchWaits() {
 	}
 }
 
+// gateWait is the latest wait the gate reported for any request of a key: until when, and how many were ahead.
+type gateWait struct {
+	until time.Time
+	ahead int
+}
+
+func (d *Dispatcher) noteGateWait(env *tools.Env, w ratelimit.WaitInfo) {
+	if env == nil || w.Estimate <= 0 {
+		return
+	}
+	until := time.Now().Add(w.Estimate)
+	d.liveMu.Lock()
+	defer d.liveMu.Unlock()
+	if d.gateWaits == nil {
+		d.gateWaits = map[*tools.Env]gateWait{}
+	}
+	if prev, ok := d.gateWaits[env]; !ok || until.After(prev.until) || time.Now().After(prev.until) {
+		d.gateWaits[env] = gateWait{until: until, ahead: w.Ahead}
+	}
+}
+
+func (d *Dispatcher) gateWaitFor(env *tools.Env) (gateWait, bool) {
+	d.liveMu.Lock()
+	defer d.liveMu.Unlock()
+	gw, ok := d.gateWaits[env]
+	return gw, ok && gw.until.After(time.Now())
+}
+
 // startedGrace is how long a started command runs before watchWaits estimates it itself.
 const startedGrace = 500 * time.Millisecond
 
@@ -240,6 +277,7 @@ func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Con
 		st.mu.Lock()
 		st.waited = true
 		st.mu.Unlock()
+		d.noteGateWait(st.env, w)
 		if !d.waitsLong(st, w.Estimate) || st.isTold() {
 			return
 		}

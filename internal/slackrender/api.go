@@ -85,4 +85,7 @@ type Options struct {
 	// Names maps IDs and UIDs the bot could name (a monitor's collection and environment, a fork's source) to
 	// their names; a UID without a name here is shown as "(unknown …)" with its link, never as a bare UID.
 	Names map[string]string
+	// ConfirmNote, when set, is one more line under a confirmation (for example that it does not survive a
+	// restart of the bot). Plain text, escaped here.
+	ConfirmNote string
 }
