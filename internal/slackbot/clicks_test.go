@@ -181,6 +181,7 @@ func (c *clickRig) explore(path []string, depth int, labels map[string]bool) {
 			b = findLabel(c.t, msg.blocks, b.label)
 		}
 		labels[kindOf(b.actionID)] = true
+		labels["label:"+b.label] = true
 		got := c.click(msg, b)
 		where := fmt.Sprintf("%v → [%s]", path, b.label)
 		if len(got) == 0 {
@@ -293,7 +294,7 @@ func TestClickEverything(t *testing.T) {
 	for _, cmd := range clickCommands {
 		c.explore([]string{cmd}, 3, kinds)
 	}
-	for _, k := range []string{"pick", "more", "share", "confirm", "cancel"} {
+	for _, k := range []string{"pick", "more", "share", "confirm", "cancel", "label:Next page", "label:Run it now", "label:Re-run", "label:Remove"} {
 		if !kinds[k] {
 			t.Errorf("no %q button was rendered and clicked", k)
 		}

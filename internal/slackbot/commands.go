@@ -85,10 +85,17 @@ func (d *Dispatcher) runRead(ctx context.Context, st *jobState, env *tools.Env, 
 	}
 	r.names = d.namesFor(ctx, st.req, env, res)
 	msg := r.result(res)
-	if rep, ok := res.(tools.RunReport); ok && rep.Source == "last_run_stats" && !rep.Passed && !rep.Running {
-		msg = slackrender.Compose(msg, slackrender.Text(fmt.Sprintf("To see which requests and assertions fail, run it now: /postman monitor run %s", rep.Monitor)))
+	if rep, ok := res.(tools.RunReport); ok && rep.Source == "last_run_stats" && !rep.Passed && !rep.Running && rep.UID != "" {
+		// Postman keeps only a past run's numbers: running it now shows which requests and assertions fail.
+		msg = slackrender.Compose(msg, rerunOffer(r, rep, "Run it now", "To see which requests and assertions fail, run it now (/postman monitor run "+rep.Monitor+")."))
 	}
 	st.answer(msg, replace)
+}
+
+// rerunOffer is a "Run it now" button for a monitor: a click leads to the run's confirmation.
+func rerunOffer(r *renderer, rep tools.RunReport, label, text string) slackrender.Message {
+	run := slackrender.Action{Kind: slackrender.ActionPick, Tool: "run_monitor", Args: map[string]any{"monitor": rep.UID}, Label: label}
+	return slackrender.Offer(text, []slackrender.Action{run}, r.opts())
 }
 
 var replace = ReplyMode{ReplaceOriginal: true}
@@ -364,7 +371,11 @@ func (d *Dispatcher) runWrite(ctx context.Context, st *jobState, env *tools.Env,
 	done := slackrender.Done(req.UserID, writeSummary(cmd, res, subject), d.cfg.Now())
 	body := stripActions(r.result(res))
 	body.More = nil
-	st.answer(slackrender.Compose(done, body), replace)
+	parts := []slackrender.Message{done, body}
+	if rep, ok := res.(tools.RunReport); ok && !rep.Running && rep.UID != "" {
+		parts = append(parts, rerunOffer(r, rep, "Re-run", "To run it again: Re-run, or /postman monitor run "+rep.Monitor+"."))
+	}
+	st.answer(slackrender.Compose(parts...), replace)
 }
 
 // writeSummary says what was done, naming the resource by its resolved name.

@@ -151,3 +151,12 @@ func TimedOut(limit time.Duration, rateBudget bool, reset time.Time) Message {
 	}
 	return d.render(Options{}, nil)
 }
+
+// Offer is a next step as a line of text with buttons (for example "Run it now" under a failing monitor), so a
+// hint is something to click rather than a command to retype. text is plain (escaped here).
+func Offer(text string, actions []Action, opts Options) Message {
+	d := &doc{summary: firstLine(text), title: firstLine(text)}
+	d.add(textBlocks("", text)...)
+	d.actions = actions
+	return d.render(opts, nil)
+}
