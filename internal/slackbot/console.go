@@ -20,6 +20,7 @@ type Console struct {
 	Dispatcher *Dispatcher
 	Out        io.Writer
 	mu         sync.Mutex
+	meta       map[string]string // private_metadata of the last form opened, by callback ID
 }
 
 // ConsoleUser is who the console acts as.
@@ -43,6 +44,10 @@ func (c *Console) OpenView(_ context.Context, _ string, view slack.ModalViewRequ
 	if view.Title != nil {
 		title = view.Title.Text
 	}
+	if c.meta == nil {
+		c.meta = map[string]string{}
+	}
+	c.meta[view.CallbackID] = view.PrivateMetadata
 	fmt.Fprintf(c.Out, "[modal %q] type: submit %s <value>\n", title, view.CallbackID)
 	return nil
 }
@@ -87,7 +92,10 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 				continue
 			}
 			req.Kind, req.ViewCallbackID = KindViewSubmission, parts[0]
-			req.ViewValues = map[string]string{loginAction: parts[1]}
+			req.ViewValues = map[string]string{loginAction: parts[1], secretAction: parts[1]}
+			c.mu.Lock()
+			req.ViewMetadata = c.meta[parts[0]]
+			c.mu.Unlock()
 		default:
 			req.Kind = KindCommand
 			req.Text = strings.TrimSpace(strings.TrimPrefix(line, "/postman"))

@@ -40,7 +40,9 @@ func (d *Dispatcher) openSetSecret(ctx context.Context, req Request, w who, cmd 
 	if err != nil {
 		return msgAck(slackrender.Usage("The environment or key name is too long for the form.", "env set-secret <env> <key>"))
 	}
+	d.pending.Add(1)
 	go func() {
+		defer d.pending.Done()
 		octx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 		defer cancel()
 		if err := d.cfg.Responder.OpenView(octx, req.TriggerID, view); err != nil {
