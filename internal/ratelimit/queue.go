@@ -30,6 +30,7 @@ type waiter struct {
 	state waitState
 	err   error // set with stateDone by the gate (quota, closed, doomed deadline)
 
+	bgCounted  bool        // counted in budget.bgInflight
 	probe      bool        // this grant is the gate's one probe
 	quotaProbe bool        // this grant re-probes an exhausted monthly quota
 	monthCheck bool        // this grant tests a monthly quota the server reported spent

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"math"
 	"time"
 )
 
@@ -204,6 +203,11 @@ func (b *budget) tokenTime(c Class, n int, now time.Time) (time.Time, string) {
 			return t0, reason
 		}
 		n -= max(avail, 0)
+		if !now.Before(b.earliestEnd().Add(-b.offset.upper())) {
+			// The window may already have rolled at the server: what is in flight, and the rest of this window
+			// when it goes now, may be counted in the next one (the gate charges them there at the roll).
+			firstSupply = max(1, perWindow-len(b.inflight)-max(avail, 0))
+		}
 		next = b.endLocal()
 		if next.Before(t0) {
 			next = t0
@@ -235,7 +239,12 @@ func (b *budget) tokenTime(c Class, n int, now time.Time) (time.Time, string) {
 	}
 	start := next.Add(time.Duration(i) * b.window)
 	if i > 0 && b.needProbe(t0) {
-		start = start.Add(b.opts.ResetGuard) // later windows open a guard after their reset, as endLocal does
+		// Later windows open a guard after their reset, as endLocal does, and a second later still when the
+		// reset is read as rounded.
+		start = start.Add(b.opts.ResetGuard)
+		if !b.cur.known || !b.cur.exact {
+			start = start.Add(time.Second)
+		}
 	}
 	if c == Interactive {
 		return start, reason
@@ -265,20 +274,4 @@ func (bk *bucket) nthFree(now time.Time, n int) time.Time {
 		t = bk.blockedUntil
 	}
 	return t
-}
-
-// lineFraction is the elapsed fraction at which background traffic may take a token leaving a tokens behind.
-func (b *budget) lineFraction(a float64) float64 {
-	L, R := float64(b.limit), b.reserve()
-	f := 0.0
-	if !b.opts.DisablePacing {
-		f = 1 - (a+float64(b.opts.BackgroundBurst))/L
-	}
-	if R > 0 {
-		f = math.Max(f, 1-a/R)
-		if a < math.Ceil(R/3) {
-			f = 1
-		}
-	}
-	return math.Max(0, math.Min(1, f))
 }

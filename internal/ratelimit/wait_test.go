@@ -211,3 +211,57 @@ func TestEstimateBackgroundFollowsThePaceLine(t *testing.T) {
 		}
 	})
 }
+
+// The MCP case: 60 parallel calls on a 10-per-10 s key, each bounded at 45 s. Those whose turn would come later
+// fail at once with the time to retry; the rest are sent within their bound, and none waits past it.
+func TestMaxWaitSixtyParallelCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFakeServer(fakeConfig{Limit: 10, Window: 10 * time.Second, Latency: 50 * time.Millisecond})
+		g := quietGate(srv, Options{DefaultLimit: 10, DefaultWindow: 10 * time.Second})
+		defer g.Close()
+		// Learn the key first, as a running server has.
+		if _, err := get(t, t.Context(), g, "/me"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10*time.Second - time.Since(epochPlus(0)))
+		start := time.Now()
+		var mu sync.Mutex
+		var sent, refused int
+		var longest time.Duration
+		var wg sync.WaitGroup
+		for i := range 60 {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * time.Millisecond)
+				began := time.Now()
+				o := &observed{}
+				_, err := get(t, WithMaxWait(WithWaitObserver(t.Context(), o.fn), 45*time.Second), g, "/me")
+				took := time.Since(began)
+				mu.Lock()
+				defer mu.Unlock()
+				var rl *RateLimitedError
+				switch {
+				case err == nil:
+					sent++
+					longest = max(longest, took)
+					if infos, _ := o.list(); took > 5*time.Second && len(infos) == 0 {
+						t.Errorf("call %d waited %v without a progress report", i, took)
+					}
+				case errors.As(err, &rl):
+					refused++
+					if took != 0 || rl.RetryAt.Sub(began) <= 45*time.Second || rl.RetryAt.Sub(began) > 70*time.Second {
+						t.Errorf("call %d refused after %v with retry at +%v; want at once, retry just beyond 45 s", i, took, rl.RetryAt.Sub(began))
+					}
+				default:
+					t.Errorf("call %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if sent < 40 || refused < 5 || sent+refused != 60 || longest > 45*time.Second {
+			t.Fatalf("sent %d, refused %d, longest wait %v (since %v)", sent, refused, longest, start)
+		}
+		if c := srv.counts(); c.n429 != 0 {
+			t.Fatalf("%d × 429", c.n429)
+		}
+	})
+}
