@@ -1,8 +1,13 @@
 // Package slackbot puts the shared tool layer into Slack: one `/postman` command, buttons and modals, whichever
-// transport (HTTP request URLs, Socket Mode, or the local console) brought them. It acknowledges at once and does
-// the Postman work in a bounded worker pool, so Slack's 3-second deadline holds whatever Postman is doing;
-// answers go back through response_url or the Web API. Writes need permission and an explicit confirmation
-// through single-use, expiring action tokens.
+// transport (HTTP request URLs, Socket Mode, or the local console) brought them. It acknowledges at once with
+// "Working on it…" (or "Queued: N requests ahead of yours, about T s" when the rate gate says the wait passes
+// 2 s) and does the Postman work in a bounded worker pool, so Slack's 3-second deadline holds whatever Postman is
+// doing; the answer replaces that first message (response_url, replace_original). Reads and writes are bounded by
+// the job timeout, and a timeout says whether it was the rate budget (with its reset) or Postman; confirmed
+// monitor runs continue past it. Writes name their target exactly (a partial name offers candidates), are
+// resolved and previewed under the resolved name before a Confirm, say so when there is nothing to do, and need
+// permission and an explicit confirmation through single-use, expiring action tokens. Everything shown speaks
+// Slack: commands and buttons, never the tool layer's names or arguments.
 package slackbot
 
 import (
