@@ -108,7 +108,11 @@ func EnvPreview(diff tools.EnvDiff, secret []string) (summary string, details []
 	}
 	summary = fmt.Sprintf("%s in %s: %s.", plural(len(diff.Changes), "variable", "variables"), nonEmpty(oneLine(diff.Environment), "the environment"), strings.Join(parts, ", "))
 	if n := len(secret); n > 0 {
-		summary += fmt.Sprintf(" %s secret and will be stored as secret-type variables (masked in Postman); add --plain to store them as plain text.", plural(n, "key looks", "keys look"))
+		if n == 1 {
+			summary += " 1 key looks secret and will be stored as a secret-type variable (masked in Postman); add --plain to store it as plain text."
+		} else {
+			summary += fmt.Sprintf(" %d keys look secret and will be stored as secret-type variables (masked in Postman); add --plain to store them as plain text.", n)
+		}
 	}
 	return summary, lines
 }
