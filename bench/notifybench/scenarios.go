@@ -427,14 +427,16 @@ func runWebhookLag(monitors, rounds int) (HookResult, error) {
 	fake := slackfake.New(slackfake.Options{Scopes: benchScopes, Channels: chans})
 	defer fake.Close()
 	st := store.NewNotifyMemory()
+	// The notifier shares the emulator's clock (so a run's finish and its webhook's arrival agree, as with
+	// Postman); each channel gets one message per round, so the standing clock never holds the pace back.
 	n, err := notify.New(notify.Config{Store: st, Slack: slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL())), Logger: quiet,
-		HookToken: hookToken, Env: func(context.Context) (*tools.Env, error) { return pm.env, nil }})
+		HookToken: hookToken, Clock: pm.clk, Env: func(context.Context) (*tools.Env, error) { return pm.env, nil }})
 	if err != nil {
 		return HookResult{}, err
 	}
 	for i, uid := range pm.uids {
 		subscribe(st, chans[i].ID, uid, store.PolicyAll)
-		_ = st.NoteWebhook(context.Background(), uid, time.Now()) // the poller leaves them to the webhook
+		_ = st.NoteWebhook(context.Background(), uid, pm.clk.Now()) // the poller leaves them to the webhook
 	}
 	hooks := httptest.NewServer(n.HookHandler())
 	defer hooks.Close()

@@ -46,6 +46,7 @@ type config struct {
 	hooksAddr     string
 	hooksURL      string
 	hookToken     string
+	jobTimeout    time.Duration
 }
 
 func main() {
@@ -68,12 +69,17 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.writers, "writers", app.EnvOr("PMOPS_SLACK_WRITERS", ""), "comma-separated Slack user IDs (U…) or user group IDs (S…) allowed to change Postman with the team key [PMOPS_SLACK_WRITERS]")
 	workers, _ := strconv.Atoi(app.EnvOr("PMOPS_SLACK_WORKERS", "16"))
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
+	jobTimeout, jobErr := time.ParseDuration(app.EnvOr("PMOPS_SLACK_JOB_TIMEOUT", slackbot.DefaultJobTimeout.String()))
+	fs.DurationVar(&c.jobTimeout, "job-timeout", jobTimeout, "how long a command's reads and writes may take, queueing included; monitor runs continue past it in the background [PMOPS_SLACK_JOB_TIMEOUT]")
 	c.app.AddPostmanFlags(fs)
 	fs.StringVar(&c.hooksAddr, "hooks-addr", app.EnvOr("PMOPS_HOOKS_ADDR", ""), "in Socket Mode, listen address for Postman's monitor webhook ("+notify.HookPathPrefix+"<PMOPS_HOOK_TOKEN>) and /healthz; in HTTP mode the webhook is on -http [PMOPS_HOOKS_ADDR]")
 	fs.StringVar(&c.hooksURL, "hooks-url", app.EnvOr("PMOPS_HOOKS_URL", ""), "public base URL Postman reaches the webhook at, shown by /postman subscribe, e.g. https://bot.example.com [PMOPS_HOOKS_URL]")
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if jobErr != nil && !given(fs, "job-timeout") {
+		return c, fmt.Errorf("PMOPS_SLACK_JOB_TIMEOUT: %v (use a duration such as 60s)", jobErr)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -97,6 +103,9 @@ func (c config) check() error {
 	}
 	if c.hooksAddr != "" && c.hookToken == "" {
 		return errors.New("-hooks-addr needs PMOPS_HOOK_TOKEN (the secret in the webhook URL); set it, or drop -hooks-addr")
+	}
+	if c.jobTimeout < time.Second || c.jobTimeout > time.Hour {
+		return fmt.Errorf("-job-timeout %s: use 1s to 1h", c.jobTimeout)
 	}
 	if c.console {
 		return nil
@@ -171,7 +180,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		teamKey = "PMAK-demo"
 	}
 	cfg := slackbot.Config{Envs: backend, TeamKey: teamKey, Writers: app.List(c.writers), Store: st, Vault: sealer,
-		Workers: c.workers, Logger: logger}
+		Workers: c.workers, JobTimeout: c.jobTimeout, Logger: logger}
 
 	if c.console {
 		con := &slackbot.Console{Out: stdout}
@@ -341,4 +350,11 @@ func hooksMux(n *notify.Notifier, slackHandler http.Handler) http.Handler {
 		mux.Handle("/", slackHandler)
 	}
 	return mux
+}
+
+// given says whether a flag was set on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

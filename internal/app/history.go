@@ -9,7 +9,9 @@ func (b *Backend) SetRunHistory(h tools.RunHistory, observe func(tools.ObservedR
 	defer b.mu.Unlock()
 	b.history = h
 	for _, e := range b.clients {
-		e.env.History = h
+		if e.env != nil {
+			e.env.History = h
+		}
 	}
 	if observe != nil {
 		b.runs.SetObserver(observe)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -86,6 +87,15 @@ type Options struct {
 	MonthlyQuota      int64         // API calls per calendar month per key (default 1,000,000)
 	MonthlyUsageStart int64         // usage already spent this month when the emulator starts
 
+	// Server clock dialects. WindowOffset moves every key's window that far off the epoch grid of Window (a
+	// window ends at k·Window + WindowOffset); WindowFromFirstCall instead starts a key's window at its first call
+	// after the previous one ended (WindowOffset is then unused). ResetRounding says how X-RateLimit-Reset (epoch
+	// seconds) is written when a window ends between seconds: ResetRoundUp (default), ResetRoundDown or
+	// ResetExact. RateLimit-Reset (a delta) is always rounded up.
+	WindowOffset        time.Duration
+	WindowFromFirstCall bool
+	ResetRounding       string
+
 	Style429  string        // Style429Object (default), Style429String or Style429Problem
 	ClockSkew time.Duration // the server's clock minus the injected clock: moves Date, X-RateLimit-Reset and windows
 	Latency   time.Duration // added to every response (slept on the real clock, or virtual time inside synctest)
@@ -98,6 +108,12 @@ type Options struct {
 	AsyncUpdateDelay time.Duration // how long a `Prefer: respond-async` collection PUT stays in progress (default 2 s)
 	LongRunDelay     time.Duration // how long a ForceLongRun run keeps running after its 202 (default 6 min)
 	MaxBodyBytes     int64         // request body cap (default 100 MiB; environments are capped at 30 MiB as documented)
+
+	// PublicURL is the address clients reach this emulator at (for example http://127.0.0.1:8080). When set,
+	// mock servers report mockUrl PublicURL/mock/{mockId}, and the demo seed points the staging environment's
+	// baseUrl at the Payments API mock (made public, so a collection runner needs no Postman key). Mocks are
+	// served at /mock/{mockId}/… on any address either way.
+	PublicURL string
 
 	Logger *slog.Logger // nil: discard
 }
@@ -114,6 +130,14 @@ func (o Options) Validate() error {
 	default:
 		return fmt.Errorf("unknown 429 style %q: use %q, %q or %q", o.Style429, Style429Object, Style429String, Style429Problem)
 	}
+	switch o.ResetRounding {
+	case "", ResetRoundUp, ResetRoundDown, ResetExact:
+	default:
+		return fmt.Errorf("unknown reset rounding %q: use %q, %q or %q", o.ResetRounding, ResetRoundUp, ResetRoundDown, ResetExact)
+	}
+	if w := o.Window; o.WindowOffset < 0 || (w == 0 && o.WindowOffset >= DefaultWindow) || (w > 0 && o.WindowOffset >= w) {
+		return fmt.Errorf("window offset %v must be at least 0 and less than the window", o.WindowOffset)
+	}
 	switch o.WebhookStyle {
 	case "", WebhookCamelCase, WebhookSnakeCase:
 	default:
@@ -127,6 +151,12 @@ func (o Options) Validate() error {
 	}
 	if o.Latency < 0 || o.AsyncUpdateDelay < 0 || o.LongRunDelay < 0 || o.WebhookTimeout < 0 || o.MaxBodyBytes < 0 {
 		return fmt.Errorf("durations and sizes must not be negative")
+	}
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q must be an http(s) URL with a host and no query, like http://127.0.0.1:8080", o.PublicURL)
+		}
 	}
 	seen := map[string]bool{}
 	ids := map[int64]bool{}
@@ -169,6 +199,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Style429 == "" {
 		o.Style429 = Style429Object
+	}
+	if o.ResetRounding == "" {
+		o.ResetRounding = ResetRoundUp
 	}
 	if o.WebhookStyle == "" {
 		o.WebhookStyle = WebhookCamelCase
@@ -218,8 +251,9 @@ type Emulator struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	seq      int // deterministic ID counter
-	order    int // insertion order for lists
+	revision int64 // collection revision counter (collection-item writes)
+	seq      int   // deterministic ID counter
+	order    int   // insertion order for lists
 	users    map[string]*User
 	userByID map[int64]*User
 	subs     map[int64]string
@@ -266,6 +300,7 @@ func New(opts Options) *Emulator {
 		forceLong:    map[string]bool{},
 		stats:        map[string]*KeyStats{},
 		testCache:    map[string][]testCase{},
+		revision:     32_000_000_000,
 	}
 	e.limits = newLimiter(o)
 	e.hooks = newWebhookSender(o)

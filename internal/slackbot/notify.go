@@ -110,7 +110,7 @@ func (d *Dispatcher) handleNotify(ctx context.Context, req Request, cmd Command)
 		if p, ok := cmd.Args["policy"].(string); ok {
 			policy = store.Policy(p)
 		}
-		return d.queue(req, func(ctx context.Context) { d.subscribe(ctx, req, env, target, policy) })
+		return d.queue(req, env, false, func(ctx context.Context, st *jobState) { d.subscribe(ctx, st, env, target, policy) })
 	}
 	return msgAck(slackrender.Text("Unknown notification command; see /postman help."))
 }
@@ -181,7 +181,8 @@ func (d *Dispatcher) listSubscriptions(ctx context.Context, req Request) Ack {
 }
 
 // subscribe resolves the target exactly (a monitor first, then a workspace) and subscribes the channel.
-func (d *Dispatcher) subscribe(ctx context.Context, req Request, env *tools.Env, target string, policy store.Policy) {
+func (d *Dispatcher) subscribe(ctx context.Context, st *jobState, env *tools.Env, target string, policy store.Policy) {
+	req := st.req
 	ctx = withTicket(ctx, req)
 	r := d.renderer(req)
 	var (
@@ -189,18 +190,18 @@ func (d *Dispatcher) subscribe(ctx context.Context, req Request, env *tools.Env,
 		name   string
 		status *tools.MonitorStatus
 	)
-	st, err := tools.ResolveMonitor(ctx, env, target)
+	ms, err := tools.ResolveMonitor(ctx, env, target)
 	if err == nil {
-		tgt, name, status = store.Target{Kind: store.TargetMonitor, ID: st.UID}, st.Name, &st
+		tgt, name, status = store.Target{Kind: store.TargetMonitor, ID: ms.UID}, ms.Name, &ms
 	} else {
 		var te *tools.Error
 		if !errors.As(err, &te) || te.Kind != tools.KindNotFound || len(te.Candidates) > 0 {
-			d.reply(req, r.failure(err, Command{Tool: "get_monitor", Args: map[string]any{"monitor": target}}), ReplyMode{})
+			st.answer(d.failure(ctx, st, env, r, err, Command{Tool: "get_monitor", Args: map[string]any{"monitor": target}}), replace)
 			return
 		}
 		ws, werr := tools.ResolveWorkspace(ctx, env, target)
 		if werr != nil {
-			d.reply(req, r.failure(err, Command{Tool: "get_monitor", Args: map[string]any{"monitor": target}}), ReplyMode{})
+			st.answer(d.failure(ctx, st, env, r, err, Command{Tool: "get_monitor", Args: map[string]any{"monitor": target}}), replace)
 			return
 		}
 		tgt, name = store.Target{Kind: store.TargetWorkspace, ID: ws.ID}, ws.Name
@@ -208,7 +209,7 @@ func (d *Dispatcher) subscribe(ctx context.Context, req Request, env *tools.Env,
 	created, err := d.cfg.Notify.Subscribe(ctx, req.ChannelID, req.UserID, tgt, name, policy, status)
 	if err != nil {
 		d.cfg.Logger.Error("subscribe", "err", err)
-		d.reply(req, slackrender.Text("The subscription could not be saved; try again in a minute."), ReplyMode{})
+		st.answer(slackrender.Text("The subscription could not be saved; try again in a minute."), replace)
 		return
 	}
 	d.cfg.Logger.Info("audit", "user", req.UserID, "channel", req.ChannelID, "action", "subscribe", "target", tgt.ID, "policy", policy)
@@ -219,12 +220,16 @@ func (d *Dispatcher) subscribe(ctx context.Context, req Request, env *tools.Env,
 	}
 	what := map[store.Policy]string{store.PolicyAll: "every run", store.PolicyFailures: "failures and recoveries",
 		store.PolicyRecoveries: "the first three failures, then the recovery"}[policy]
-	d.reply(req, notifyText(fmt.Sprintf("📡 <@%s> %s %s: %s.", req.UserID, verb, nameOf(sub), what)), ReplyMode{InChannel: true})
+	private := "Subscribed. pmops polls Postman after each scheduled run, within the API quota."
 	if u := d.cfg.Notify.HookURL(); u != "" {
-		d.reply(req, notifyText("For results within seconds, add a *Custom webhook* integration in Postman (Integrations → "+
-			"Custom webhook → Post monitoring results) for this monitor with this URL; keep it secret:\n`"+escapeMrkdwn(u)+"`\n"+
-			"Without it, pmops polls Postman after each scheduled run, within the API quota."), ReplyMode{})
+		private = "Subscribed. For results within seconds, add a *Custom webhook* integration in Postman (Integrations → " +
+			"Custom webhook → Post monitoring results) for this monitor with this URL; keep it secret:\n`" + escapeMrkdwn(u) + "`\n" +
+			"Without it, pmops polls Postman after each scheduled run, within the API quota."
 	}
+	// The private answer (it may carry the webhook secret) replaces the working note first; the announcement for
+	// the channel is a new message after it, so no replace_original can ever land on it.
+	st.answer(notifyText(private), replace)
+	d.reply(req, notifyText(fmt.Sprintf("📡 <@%s> %s %s: %s.", req.UserID, verb, nameOf(sub), what)), ReplyMode{InChannel: true})
 }
 
 // handleNotifyButton answers the buttons of a monitor result message: Re-run (confirmed in Slack), Mute 1 h,
@@ -267,15 +272,17 @@ func (d *Dispatcher) handleNotifyButton(ctx context.Context, req Request) Ack {
 			return d.inChannel(req, fmt.Sprintf("🔕 <@%s> unsubscribed this channel from %s.", req.UserID, nameOf(sub)))
 		}
 		d.cfg.Logger.Info("audit", "user", req.UserID, "channel", req.ChannelID, "action", "rerun", "monitor", uid)
-		return d.queue(req, func(ctx context.Context) {
-			res, err := d.call(ctx, req, env, "run_monitor", map[string]any{"monitor": uid})
+		// Not a "click" for queue: that would replace the result message the button sits on with the working note.
+		return d.queue(req, env, false, func(ctx context.Context, st *jobState) {
+			cmd := Command{Tool: "run_monitor", Args: map[string]any{"monitor": uid}}
+			res, err := d.call(ctx, req, env, cmd.Tool, cmd.Args)
 			r := d.renderer(req)
 			if err != nil {
-				d.reply(req, r.failure(err, Command{Tool: "run_monitor", Args: map[string]any{"monitor": uid}}), ReplyMode{})
+				st.answer(d.failure(ctx, st, env, r, err, cmd), ReplyMode{})
 				return
 			}
 			// The run's result also reaches the channel as a notification (it is a result like any other).
-			d.reply(req, r.result(res), ReplyMode{})
+			st.answer(r.result(res), ReplyMode{})
 		})
 	}
 	return Ack{}

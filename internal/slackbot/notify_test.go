@@ -169,7 +169,18 @@ func texts[T any](items []T, text func(T) string) []string {
 	return out
 }
 
-func msgText(m slackfake.Message) string   { return m.Text }
+func msgText(m slackfake.Message) string { return m.Text }
+
+// shown is what the user still sees of their ephemeral answers (working notes replaced by the answer drop out).
+func (r *notifyRig) shown(user string) []string {
+	var out []string
+	for _, e := range r.fake.Ephemerals(slackfake.ChannelGeneral, user) {
+		if !e.Replaced && !e.Deleted {
+			out = append(out, ephText(e))
+		}
+	}
+	return out
+}
 func ephText(e slackfake.Ephemeral) string { return e.Text + " " + string(e.Blocks) }
 
 // TestNotificationsEndToEnd: a writer subscribes #general to a monitor; the monitor fails on schedule twice and
@@ -180,7 +191,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	uid, setCode := r.flip("Checkout probe")
 
 	r.command(slackfake.UserBob, "subscribe Checkout probe")
-	if got := texts(r.fake.Ephemerals(slackfake.ChannelGeneral, slackfake.UserBob), ephText); len(got) != 1 || !strings.Contains(got[0], "allowlist") {
+	if got := r.shown(slackfake.UserBob); len(got) != 1 || !strings.Contains(got[0], "allowlist") {
 		t.Fatalf("a reader subscribing: %q", got)
 	}
 	r.command(slackfake.UserAlice, "subscribe Checkout probe failures")
@@ -188,12 +199,17 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "subscribed this channel to monitor") {
 		t.Fatalf("subscribe answer in the channel: %q", texts(msgs, msgText))
 	}
-	eph := texts(r.fake.Ephemerals(slackfake.ChannelGeneral, slackfake.UserAlice), ephText)
-	if len(eph) != 1 || !strings.Contains(eph[0], "https://bot.example.com"+notify.HookPathPrefix+notifyTestToken) {
-		t.Fatalf("the webhook URL goes to the subscriber only: %q", eph)
+	eph := r.shown(slackfake.UserAlice)
+	if !strings.Contains(strings.Join(eph, "\n"), "https://bot.example.com"+notify.HookPathPrefix+notifyTestToken) {
+		t.Fatalf("the subscriber is not given the webhook URL: %q", eph)
+	}
+	for _, m := range r.fake.Messages(slackfake.ChannelGeneral) {
+		if strings.Contains(m.Text+string(m.Blocks), notifyTestToken) {
+			t.Fatalf("the webhook secret was posted in the channel: %q", m.Text)
+		}
 	}
 	r.command(slackfake.UserAlice, "subscriptions")
-	if eph := texts(r.fake.Ephemerals(slackfake.ChannelGeneral, slackfake.UserAlice), ephText); !strings.Contains(eph[len(eph)-1], "Checkout probe") {
+	if eph := r.shown(slackfake.UserAlice); !strings.Contains(eph[len(eph)-1], "Checkout probe") {
 		t.Fatalf("subscriptions: %q", eph[len(eph)-1])
 	}
 
@@ -225,7 +241,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	}
 
 	r.command(slackfake.UserBob, "monitor history Checkout probe")
-	eph = texts(r.fake.Ephemerals(slackfake.ChannelGeneral, slackfake.UserBob), ephText)
+	eph = r.shown(slackfake.UserBob)
 	last := eph[len(eph)-1]
 	if !strings.Contains(last, "run history") || !strings.Contains(last, "🟥🟥🟩🟥") || !strings.Contains(last, "failing since") {
 		t.Errorf("monitor history: %s", last)
