@@ -21,8 +21,7 @@ type editItemArgs struct {
 	Action      string            `json:"action" enum:"add,update,move,delete"`
 	Kind        string            `json:"kind" enum:"request,folder,example"`
 	Item        string            `json:"item,omitempty" desc:"name, Folder/Name or ID"`
-	Folder      string            `json:"folder,omitempty" desc:"target folder: name, path or ID; none=root"`
-	Request     string            `json:"request,omitempty" desc:"an example's request"`
+	Parent      string            `json:"parent,omitempty" desc:"target folder (an example's: request); none=root"`
 	Name        string            `json:"name,omitempty"`
 	Method      string            `json:"method,omitempty"`
 	URL         string            `json:"url,omitempty"`
@@ -33,7 +32,6 @@ type editItemArgs struct {
 	Tests       *string           `json:"tests,omitempty"`
 	PreRequest  *string           `json:"prerequest,omitempty"`
 	Status      int               `json:"status,omitempty" desc:"example HTTP code"`
-	Description *string           `json:"description,omitempty"`
 	Confirm     bool              `json:"confirm,omitempty"`
 }
 
@@ -58,7 +56,7 @@ type ItemChange struct {
 	Item       NamedRef  `json:"item"`
 	Folder     *NamedRef `json:"folder,omitempty"`
 	Diff       []string  `json:"diff"`
-	Notes      []string  `json:"notes,omitempty"`
+	Notes      []string  `json:"notes,omitempty" schema:"-"`
 }
 
 func (c ItemChange) Text() string {
@@ -83,9 +81,8 @@ func (c ItemChange) Text() string {
 func itemTools() []*Tool {
 	return []*Tool{define(Tool{
 		Name: "edit_collection_item", Title: "Edit collection items", Toolset: ToolsetCollections,
-		Description: "Add, update, move or delete a request, folder or saved example in a collection. Update changes only " +
-			"the fields given (headers, query merge; \"\" removes). Update, move, delete preview a diff unless confirm=true; " +
-			"move copies then deletes (new ID).",
+		Description: "Add, update, move or delete a request, folder or saved example. update sets only given fields " +
+			"(headers/query merge, \"\" removes); all but add preview a diff unless confirm=true.",
 		Hints: Hints{Destructive: true, OpenWorld: true},
 	}, editCollectionItem)}
 }
@@ -203,11 +200,11 @@ func editCollectionItem(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 func checkItemArgs(a editItemArgs) error {
 	content := map[string]bool{"name": a.Name != "", "method": a.Method != "", "url": a.URL != "", "headers": len(a.Headers) > 0,
 		"query": len(a.Query) > 0, "body": a.Body != nil, "auth": len(a.Auth) > 0, "tests": a.Tests != nil,
-		"prerequest": a.PreRequest != nil, "status": a.Status != 0, "description": a.Description != nil}
+		"prerequest": a.PreRequest != nil, "status": a.Status != 0}
 	allowed := map[string][]string{
-		"request": {"name", "method", "url", "headers", "query", "body", "auth", "tests", "prerequest", "description"},
-		"folder":  {"name", "auth", "tests", "prerequest", "description"},
-		"example": {"name", "headers", "body", "status", "description"},
+		"request": {"name", "method", "url", "headers", "query", "body", "auth", "tests", "prerequest"},
+		"folder":  {"name", "auth", "tests", "prerequest"},
+		"example": {"name", "headers", "body", "status"},
 	}[a.Kind]
 	var bad []string
 	for _, k := range sortedKeys(content) {
@@ -222,16 +219,13 @@ func checkItemArgs(a editItemArgs) error {
 		return Invalid(fmt.Sprintf("%s needs item: the %s's name, Folder/Name or ID", a.Action, a.Kind))
 	}
 	if a.Action == "add" && a.Item != "" {
-		return Invalid("add takes no item; give name (and folder or request for where)")
+		return Invalid("add takes no item; give name (and parent for where)")
 	}
-	if a.Folder != "" && (a.Kind == "example" || (a.Action != "add" && a.Action != "move")) {
-		return Invalid("folder places a request or folder on add or move only")
+	if a.Parent != "" && a.Action != "add" && a.Action != "move" {
+		return Invalid("parent places an item on add or move only; to move it use action=move")
 	}
-	if a.Request != "" && (a.Kind != "example" || (a.Action != "add" && a.Action != "move")) {
-		return Invalid("request names an example's request on add or move only")
-	}
-	if a.Kind == "example" && (a.Action == "add" || a.Action == "move") && strings.TrimSpace(a.Request) == "" {
-		return Invalid(fmt.Sprintf("%s example needs request: the request it belongs to", a.Action))
+	if a.Kind == "example" && (a.Action == "add" || a.Action == "move") && strings.TrimSpace(a.Parent) == "" {
+		return Invalid(fmt.Sprintf("%s example needs parent: the request it belongs to", a.Action))
 	}
 	if a.Action == "add" && strings.TrimSpace(a.Name) == "" {
 		return Invalid(fmt.Sprintf("add %s needs a name", a.Kind))
@@ -275,7 +269,7 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 	out := ItemChange{Done: true, Action: "added " + a.Kind, Collection: s.colRef()}
 	switch a.Kind {
 	case "request":
-		f, err := s.placement(ctx, a.Folder)
+		f, err := s.placement(ctx, a.Parent)
 		if err != nil {
 			return ItemChange{}, err
 		}
@@ -294,7 +288,7 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 		out.Item, out.Folder = NamedRef{Name: a.Name, ID: firstNonEmpty(res.Data.ID, res.ModelID)}, placeRef(f)
 		out.Diff = diffFacets(nil, requestFacets(in))
 	case "folder":
-		f, err := s.placement(ctx, a.Folder)
+		f, err := s.placement(ctx, a.Parent)
 		if err != nil {
 			return ItemChange{}, err
 		}
@@ -312,7 +306,7 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 		out.Item, out.Folder = NamedRef{Name: a.Name, ID: firstNonEmpty(res.Data.ID, res.ModelID)}, placeRef(f)
 		out.Diff = diffFacets(nil, folderFacets(in))
 	case "example":
-		r, err := s.find(ctx, "request", a.Request)
+		r, err := s.find(ctx, "request", a.Parent)
 		if err != nil {
 			return ItemChange{}, err
 		}
@@ -514,9 +508,6 @@ func requestPatch(cur api.CollectionRequest, a editItemArgs) (api.CollectionRequ
 		}
 		p.Auth = auth
 	}
-	if a.Description != nil {
-		p.Description = a.Description
-	}
 	if a.Tests != nil || a.PreRequest != nil {
 		p.Events = withScripts(cur.Events, a.Tests, a.PreRequest)
 	}
@@ -526,7 +517,6 @@ func requestPatch(cur api.CollectionRequest, a editItemArgs) (api.CollectionRequ
 func folderPatch(cur api.CollectionFolder, a editItemArgs) (api.CollectionFolder, error) {
 	var p api.CollectionFolder
 	p.Name = a.Name
-	p.Description = a.Description
 	if len(a.Auth) > 0 {
 		auth, err := itemAuth(a.Auth)
 		if err != nil {
@@ -543,7 +533,6 @@ func folderPatch(cur api.CollectionFolder, a editItemArgs) (api.CollectionFolder
 func examplePatch(cur api.CollectionResponse, a editItemArgs) api.CollectionResponse {
 	var p api.CollectionResponse
 	p.Name = a.Name
-	p.Description = a.Description
 	if a.Status != 0 {
 		p.ResponseCode = &api.ResponseCode{Code: a.Status, Name: http.StatusText(a.Status)}
 		st := http.StatusText(a.Status)

@@ -29,7 +29,7 @@ func (s *itemScope) move(ctx context.Context, env *Env, a editItemArgs) (ItemCha
 	calls := 0
 	switch a.Kind {
 	case "example":
-		r, err := s.find(ctx, "request", a.Request)
+		r, err := s.find(ctx, "request", a.Parent)
 		if err != nil {
 			return ItemChange{}, err
 		}
@@ -40,7 +40,7 @@ func (s *itemScope) move(ctx context.Context, env *Env, a editItemArgs) (ItemCha
 		calls = 3
 		copyTo = func() (string, error) { return copyExample(ctx, env, s.col.ID, n.id, r.id) }
 	default:
-		f, err := s.placement(ctx, a.Folder)
+		f, err := s.placement(ctx, a.Parent)
 		if err != nil {
 			return ItemChange{}, err
 		}

@@ -79,7 +79,7 @@ func TestEditCollectionItemsOverMCP(t *testing.T) {
 	s := startItemSession(t)
 	failing := "pm.test(\"probe answers 201\", function () {\n    pm.response.to.have.status(201);\n});"
 	text, sc := s.call("edit_collection_item", map[string]any{"collection": "Payments API", "action": "add", "kind": "request",
-		"folder": "Accounts/Happy path", "name": "Status probe", "method": "GET", "url": "{{baseUrl}}/v1/status-probe",
+		"parent": "Accounts/Happy path", "name": "Status probe", "method": "GET", "url": "{{baseUrl}}/v1/status-probe",
 		"headers": map[string]any{"X-Api-Key": "probe-secret-value"}, "tests": failing}, false)
 	if strings.Contains(text, "probe-secret-value") {
 		t.Errorf("secret header value shown: %s", text)
@@ -92,7 +92,7 @@ func TestEditCollectionItemsOverMCP(t *testing.T) {
 		t.Fatalf("result does not name folder and item: %v", sc)
 	}
 	s.call("edit_collection_item", map[string]any{"collection": "Payments API", "action": "add", "kind": "example",
-		"request": reqID, "name": "ok", "status": 200, "body": `{"status":"ok"}`}, false)
+		"parent": reqID, "name": "ok", "status": 200, "body": `{"status":"ok"}`}, false)
 
 	text, _ = s.call("get_collection", map[string]any{"collection": "Payments API", "request": reqID}, false)
 	if !strings.Contains(text, "status(201)") || !strings.Contains(text, "Accounts/Happy path/Status probe") {
@@ -122,7 +122,7 @@ func TestEditCollectionItemsOverMCP(t *testing.T) {
 	}
 
 	_, sc = s.call("edit_collection_item", map[string]any{"collection": "Payments API", "action": "move", "kind": "request",
-		"item": reqID, "folder": "Customers", "confirm": true}, false)
+		"item": reqID, "parent": "Customers", "confirm": true}, false)
 	_, newID := ref(sc, "item")
 	if newID == "" || newID == reqID {
 		t.Fatalf("move: %v", sc)
