@@ -17,22 +17,22 @@ import (
 // tools Postman's server lists for the same work, and states the rules once.
 
 type editItemArgs struct {
-	Collection  string            `json:"collection" desc:"name, ID or UID"`
-	Action      string            `json:"action" enum:"add,update,move,delete"`
-	Kind        string            `json:"kind" enum:"request,folder,example"`
-	Item        string            `json:"item,omitempty" desc:"name, Folder/Name or ID"`
-	Parent      string            `json:"parent,omitempty" desc:"target folder (an example's: request); none=root"`
-	Name        string            `json:"name,omitempty"`
-	Method      string            `json:"method,omitempty"`
-	URL         string            `json:"url,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Query       map[string]string `json:"query,omitempty"`
-	Body        *string           `json:"body,omitempty"`
-	Auth        map[string]string `json:"auth,omitempty" desc:"type=bearer|apikey|basic|noauth|inherit + fields"`
-	Tests       *string           `json:"tests,omitempty"`
-	PreRequest  *string           `json:"prerequest,omitempty"`
-	Status      int               `json:"status,omitempty" desc:"example HTTP code"`
-	Confirm     bool              `json:"confirm,omitempty"`
+	Collection string            `json:"collection" desc:"name, ID or UID"`
+	Action     string            `json:"action" enum:"add,update,move,delete"`
+	Kind       string            `json:"kind" enum:"request,folder,example"`
+	Item       string            `json:"item,omitempty" desc:"name, Folder/Name or ID"`
+	Parent     string            `json:"parent,omitempty" desc:"target folder (an example's: request); none=root"`
+	Name       string            `json:"name,omitempty"`
+	Method     string            `json:"method,omitempty"`
+	URL        string            `json:"url,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Query      map[string]string `json:"query,omitempty"`
+	Body       *string           `json:"body,omitempty"`
+	Auth       map[string]string `json:"auth,omitempty" desc:"type=bearer|apikey|basic|noauth|inherit + fields"`
+	Tests      *string           `json:"tests,omitempty"`
+	PreRequest *string           `json:"prerequest,omitempty"`
+	Status     int               `json:"status,omitempty" desc:"example HTTP code"`
+	Confirm    bool              `json:"confirm,omitempty"`
 }
 
 // NamedRef names a resource by its name and ID.
