@@ -66,7 +66,11 @@ func (c ItemChange) Text() string {
 	}
 	fmt.Fprintf(&b, "%s %s in %s", c.Action, c.Item.label(), c.Collection.label())
 	if c.Folder != nil {
-		fmt.Fprintf(&b, ", folder %s", c.Folder.label())
+		where := "folder"
+		if strings.HasSuffix(c.Action, "example") {
+			where = "request"
+		}
+		fmt.Fprintf(&b, ", %s %s", where, c.Folder.label())
 	}
 	b.WriteByte('\n')
 	for _, d := range c.Diff {
@@ -322,7 +326,6 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 		rr := r.ref()
 		rr.Name = r.fullPath()
 		out.Folder = &rr
-		out.Notes = []string{"example of request " + rr.label()}
 		out.Diff = diffFacets(nil, exampleFacets(in))
 	}
 	return out, nil
@@ -333,7 +336,7 @@ func (s *itemScope) update(ctx context.Context, env *Env, a editItemArgs) (ItemC
 	if err != nil {
 		return ItemChange{}, err
 	}
-	out := ItemChange{Action: "update " + a.Kind, Collection: s.colRef(), Item: n.ref()}
+	out := ItemChange{Action: "update " + a.Kind, Collection: s.colRef(), Item: n.ref(), Folder: s.parentOf(n)}
 	var apply func() error
 	switch a.Kind {
 	case "request":
@@ -395,10 +398,7 @@ func (s *itemScope) remove(ctx context.Context, env *Env, a editItemArgs) (ItemC
 	if err != nil {
 		return ItemChange{}, err
 	}
-	out := ItemChange{Action: "delete " + a.Kind, Collection: s.colRef(), Item: n.ref(), Diff: s.removal(n)}
-	if len(n.path) > 0 {
-		out.Notes = append(out.Notes, "in "+strings.Join(n.path, "/"))
-	}
+	out := ItemChange{Action: "delete " + a.Kind, Collection: s.colRef(), Item: n.ref(), Folder: s.parentOf(n), Diff: s.removal(n)}
 	if !a.Confirm {
 		out.Notes = append(out.Notes, "this cannot be undone; call again with confirm=true to delete")
 		return out, nil
@@ -416,6 +416,16 @@ func (s *itemScope) remove(ctx context.Context, env *Env, a editItemArgs) (ItemC
 	}
 	out.Done, out.Action, out.Notes = true, "deleted "+a.Kind, nil
 	return out, nil
+}
+
+// parentOf names where n is: its folder by path and ID, (root), or an example's request.
+func (s *itemScope) parentOf(n node) *NamedRef {
+	for _, m := range s.nodes {
+		if m.id == n.parent && m.kind != "example" && (m.kind == "request") == (n.kind == "example") {
+			return &NamedRef{Name: m.fullPath(), ID: m.id}
+		}
+	}
+	return placeRef(nil)
 }
 
 // removal lists what deleting n takes away, as "-" diff lines.
