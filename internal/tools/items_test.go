@@ -337,3 +337,20 @@ func TestEditRefusals(t *testing.T) {
 		t.Fatalf("whole name in other case: %+v", p)
 	}
 }
+
+// TestEditPreviewGolden pins the text an assistant reads before confirming: the diff of an update (secrets
+// masked) and what a folder delete takes away.
+func TestEditPreviewGolden(t *testing.T) {
+	f := newItemFixture(t)
+	upd := f.edit(t, map[string]any{"action": "update", "kind": "request", "item": "Get OAuth token", "method": "PUT",
+		"headers": map[string]any{"Authorization": "Bearer sk_live_golden", "X-Request-Id": "{{$guid}}"},
+		"query":   map[string]any{"api_key": "sk_live_query"},
+		"auth":    map[string]any{"type": "basic", "username": "svc", "password": "sk_live_password"},
+		"tests":   "pm.test(\"token issued\", function () {\n    pm.response.to.have.status(200);\n});"})
+	del := f.edit(t, map[string]any{"action": "delete", "kind": "folder", "item": "Accounts/Validation"})
+	mv := f.edit(t, map[string]any{"action": "move", "kind": "request", "item": "Health check", "parent": "Customers/Happy path"})
+	golden(t, "edit_collection_item_previews.txt", upd.Text()+"\n"+del.Text()+"\n"+mv.Text())
+	if f.writes.Load() != 0 {
+		t.Errorf("previews wrote %d times", f.writes.Load())
+	}
+}
