@@ -76,8 +76,8 @@ func (s *itemScope) move(ctx context.Context, env *Env, a editItemArgs) (ItemCha
 		return ItemChange{}, err
 	}
 	if err := deleteItem(ctx, env, a.Kind, s.col.ID, n.id); err != nil {
-		return ItemChange{}, fmt.Errorf("copied %s %s to %s as %s, but deleting the original failed (%w); both exist now: delete the original with action=delete item=%s",
-			a.Kind, n.ref().label(), Echo(to.Name), newID, err, n.id)
+		return ItemChange{}, halfDone(err, fmt.Sprintf("copied %s %s to %s as %s, but deleting the original failed", a.Kind, n.ref().label(), Echo(to.Name), newID),
+			fmt.Sprintf("both exist now: delete the original with action=delete item=%s", n.id))
 	}
 	out.Done, out.Action = true, "moved "+a.Kind
 	out.Item.ID = newID
@@ -100,11 +100,31 @@ func deleteItem(ctx context.Context, env *Env, kind, colID, id string) error {
 
 // partial says what a copy left behind when it failed half-way.
 func partial(kind, newID string, err error) error {
-	if newID == "" {
-		return fmt.Errorf("copy %s: %w; nothing was moved", kind, err)
+	if te, inner := AsError(err); inner {
+		// A copy inside this one failed; this copy holds whatever it left, so deleting this one cleans up.
+		if newID != "" {
+			te.Hint = fmt.Sprintf("the original is unchanged; an incomplete copy %s exists, delete it with action=delete item=%s", newID, newID)
+		}
+		return te
 	}
-	return fmt.Errorf("copy %s stopped half-way (%w): the original is unchanged; an incomplete copy %s exists, delete it with action=delete item=%s",
-		kind, err, newID, newID)
+	if newID == "" {
+		return halfDone(err, "copy "+kind+" failed", "nothing was moved; the original is unchanged")
+	}
+	return halfDone(err, "copy "+kind+" stopped half-way",
+		fmt.Sprintf("the original is unchanged; an incomplete copy %s exists, delete it with action=delete item=%s", newID, newID))
+}
+
+// halfDone keeps the vendor's error kind and status but says what a move did before it failed and what to do.
+func halfDone(err error, what, next string) error {
+	e := &Error{Kind: KindUpstream, Err: err}
+	if c, ok := AsError(classify(err)); ok {
+		e.Kind, e.Status, e.Name = c.Kind, c.Status, c.Name
+		e.Message = what + ": " + c.Message
+	} else {
+		e.Message = what + ": " + err.Error()
+	}
+	e.Hint = next
+	return e
 }
 
 // keepExtra are the unmodelled item-model keys a copy carries over.

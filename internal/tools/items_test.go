@@ -354,3 +354,61 @@ func TestEditPreviewGolden(t *testing.T) {
 		t.Errorf("previews wrote %d times", f.writes.Load())
 	}
 }
+
+// TestEditMoveIsSafe: a move copies before it deletes, so a failure leaves the original in place and says what
+// exists; a failed delete after a complete copy says both exist and how to remove the original.
+func TestEditMoveIsSafe(t *testing.T) {
+	f := newItemFixture(t)
+	_, rows := f.outline(t)
+	orig := rows["API version"]
+
+	// The copy fails at the example: the original stays, the error names the incomplete copy.
+	id := f.emu.SetFault(emulator.Fault{Kind: emulator.FaultServerError, Route: "POST /collections/{collectionId}/responses", Times: 1})
+	_, err := f.call(t, "edit_collection_item", map[string]any{"collection": "Payments API", "action": "move", "kind": "request",
+		"item": "API version", "parent": "Customers", "confirm": true})
+	f.emu.ClearFault(id)
+	if err == nil || !strings.Contains(err.Error(), "original is unchanged") || !strings.Contains(err.Error(), "incomplete copy") {
+		t.Fatalf("copy failure: %v", err)
+	}
+	_, rows = f.outline(t)
+	if r, ok := rows["API version"]; !ok || r.ID != orig.ID {
+		t.Fatal("the original went away after a failed copy")
+	}
+
+	// The delete of the original fails: both exist, and the error says which one to delete.
+	id = f.emu.SetFault(emulator.Fault{Kind: emulator.FaultServerError, Route: "DELETE /collections/{collectionId}/requests/{requestId}"})
+	_, err = f.call(t, "edit_collection_item", map[string]any{"collection": "Payments API", "action": "move", "kind": "request",
+		"item": orig.ID, "parent": "Accounts", "confirm": true})
+	f.emu.ClearFault(id)
+	if err == nil || !strings.Contains(err.Error(), "both exist") || !strings.Contains(err.Error(), "item="+orig.ID) {
+		t.Fatalf("delete failure: %v", err)
+	}
+	_, rows = f.outline(t)
+	if _, ok := rows["Accounts/API version"]; !ok {
+		t.Error("the complete copy is missing")
+	}
+	if _, ok := rows["API version"]; !ok {
+		t.Error("the original is missing though its delete failed")
+	}
+}
+
+// TestEditFolderMoveFailsHalfWay: a folder copy that fails inside names the outer incomplete copy to delete.
+func TestEditFolderMoveFailsHalfWay(t *testing.T) {
+	f := newItemFixture(t)
+	id := f.emu.SetFault(emulator.Fault{Kind: emulator.FaultServerError, Route: "POST /collections/{collectionId}/responses", Times: 1})
+	_, err := f.call(t, "edit_collection_item", map[string]any{"collection": "Payments API", "action": "move", "kind": "folder",
+		"item": "Accounts/Validation", "parent": "Customers", "confirm": true})
+	f.emu.ClearFault(id)
+	te, ok := AsError(err)
+	if !ok || !strings.Contains(te.Message, "half-way") {
+		t.Fatalf("err = %v", err)
+	}
+	_, rows := f.outline(t)
+	cp, ok := rows["Customers/Validation"]
+	if !ok || !strings.Contains(te.Hint, "item="+cp.ID) {
+		t.Errorf("hint %q does not name the incomplete folder copy %+v", te.Hint, cp)
+	}
+	if _, ok := rows["Accounts/Validation"]; !ok {
+		t.Error("the original folder is gone")
+	}
+}
