@@ -24,6 +24,7 @@ import (
 	"github.com/pmops/pmops/internal/app"
 	"github.com/pmops/pmops/internal/cli"
 	"github.com/pmops/pmops/internal/mcpserver"
+	"github.com/pmops/pmops/internal/newman"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -32,6 +33,10 @@ const usage = `usage: mcp [flags]                      serve MCP over stdio
        mcp [flags] tools                  list the tools
        mcp [flags] call TOOL [key=value…] run one tool and print its result
        mcp -demo tour                     a short tour on the embedded demo data
+
+call exits 0 on success; run_collection, get_collection_run and run_monitor exit 0 when the run passed,
+1 when an assertion or request failed and 2 when the run could not be done (other tools: 1 on error).
+-junit FILE writes such a run as a JUnit XML report.
 
 flags (each falls back to the environment variable in brackets):
 `
@@ -45,6 +50,9 @@ type config struct {
 	readOnly   bool
 	logLevel   string
 	jsonOutput bool
+	junit      string
+	newman     string
+	maxRuns    int
 }
 
 func main() {
@@ -67,8 +75,20 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	fs.BoolVar(&c.readOnly, "read-only", ro, "hide every tool that changes anything [PMOPS_READ_ONLY]")
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error; logs go to stderr [PMOPS_LOG_LEVEL]")
 	fs.BoolVar(&c.jsonOutput, "json", false, "with call: print the structured result as JSON")
+	fs.StringVar(&c.junit, "junit", "", "with call of a run tool: write a JUnit XML report to this file")
+	fs.StringVar(&c.newman, "newman", app.EnvOr("PMOPS_NEWMAN", ""), "Newman's bin/newman.js or package directory for run_collection (default: newman on PATH) [PMOPS_NEWMAN]")
+	maxRuns, err := strconv.Atoi(app.EnvOr("PMOPS_MAX_RUNS", "2"))
+	if err != nil || maxRuns < 1 {
+		fmt.Fprintf(stderr, "mcp: PMOPS_MAX_RUNS=%q is not a positive number\n", os.Getenv("PMOPS_MAX_RUNS"))
+		return c, nil, fmt.Errorf("bad PMOPS_MAX_RUNS")
+	}
+	fs.IntVar(&c.maxRuns, "max-runs", maxRuns, "collection runs at once; more wait in a queue [PMOPS_MAX_RUNS]")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
+	}
+	if c.maxRuns < 1 || c.maxRuns > 64 {
+		fmt.Fprintf(stderr, "mcp: -max-runs %d: use 1 to 64\n", c.maxRuns)
+		return c, nil, fmt.Errorf("bad -max-runs")
 	}
 	c.app.FinishPostman(stderr)
 	return c, fs.Args(), nil
@@ -95,12 +115,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	runner := newman.NewRunner(newman.Options{Path: c.newman, MaxRuns: c.maxRuns, Logger: logger.With("component", "newman")})
+	c.app.Newman = runner
+	if err := runner.Available(); err != nil && c.newman != "" {
+		// An explicit path that does not work is a configuration error; a Newman merely absent from PATH is not.
+		fmt.Fprintf(stderr, "mcp: -newman %s: %v\n", c.newman, err)
+		return 2
+	}
+
 	cmd := ""
 	if len(rest) > 0 {
 		cmd = rest[0]
 	}
 	if cmd == "tools" {
-		if err := cli.ListTools(stdout, selected); err != nil {
+		if err := cli.ListTools(stdout, selected, runner.Available()); err != nil {
 			return 1
 		}
 		return 0
@@ -137,11 +165,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "mcp: tool %q is not enabled by the current -toolsets/-tools/-read-only settings\n", rest[1])
 			return 2
 		}
-		if err := cli.Call(ctx, env, rest[1], rest[2:], stdout, c.jsonOutput); err != nil {
-			fmt.Fprintf(stderr, "error: %v\n", err)
-			return 1
+		opts := cli.Options{JSON: c.jsonOutput, JUnit: c.junit}
+		if tools.ReportsVerdict(rest[1]) {
+			opts.Progress = stderr
 		}
-		return 0
+		res, err := cli.Call(ctx, env, rest[1], rest[2:], stdout, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+		}
+		return cli.ExitCode(rest[1], res, err)
 	case "":
 	default:
 		fmt.Fprintf(stderr, "mcp: unknown command %q\n%s", cmd, usage)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pmops/pmops/internal/api"
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/newman"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	// MaxKeys bounds how many keys keep a client (and gate) in memory at once. Default 256.
 	MaxKeys int
 	Logger  *slog.Logger
+	// Newman runs collections for run_collection; nil leaves collection runs out.
+	Newman *newman.Runner
 }
 
 // Backend hands out tool environments per Postman key.
@@ -42,6 +45,7 @@ type Backend struct {
 	emu      *emulator.Emulator
 	emuSrv   *http.Server
 	runs     *tools.RunLog
+	colRuns  *tools.CollectionRuns
 	mu       sync.Mutex
 	clients  map[[32]byte]*entry
 	lastUsed uint64
@@ -64,6 +68,9 @@ func Open(cfg Config) (*Backend, error) {
 		cfg.MaxKeys = 256
 	}
 	b := &Backend{cfg: cfg, runs: tools.NewRunLog(512), clients: map[[32]byte]*entry{}}
+	if cfg.Newman != nil {
+		b.colRuns = tools.NewCollectionRuns(cfg.Newman)
+	}
 	if cfg.Demo {
 		if cfg.BaseURL != "" || cfg.Region != "" {
 			return nil, fmt.Errorf("-demo serves its own Postman emulator; drop the base URL and region settings")
@@ -137,7 +144,7 @@ func (b *Backend) Env(key string) (*tools.Env, error) {
 	if len(b.clients) >= b.cfg.MaxKeys {
 		b.evictOldest()
 	}
-	env := &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs}
+	env := &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs, CollectionRuns: b.colRuns}
 	b.clients[h] = &entry{env: env, used: b.lastUsed}
 	return env, nil
 }

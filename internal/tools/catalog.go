@@ -27,6 +27,8 @@ var toolsets = []ToolsetInfo{
 	{ToolsetMonitors, "monitor status, runs and failure analysis", true,
 		"For a failing monitor call explain_monitor_failure; run_monitor runs it now and returns the failing requests and assertions."},
 	{ToolsetMocks, "list and inspect mock servers", true, ""},
+	{ToolsetRuns, "run collections with Newman (installed separately)", true,
+		"run_collection sends the collection's real requests from this machine; async=true returns a handle for get_collection_run."},
 }
 
 // Toolsets returns every toolset in catalogue order.
@@ -40,6 +42,7 @@ var catalog = sync.OnceValue(func() []*Tool {
 	all = append(all, environmentTools()...)
 	all = append(all, monitorTools()...)
 	all = append(all, mockTools()...)
+	all = append(all, runTools()...)
 	return all
 })
 
