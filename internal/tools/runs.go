@@ -199,7 +199,8 @@ func runTools() []*Tool {
 		define(Tool{
 			Name: "get_collection_run", Title: "Read or stop a collection run", Toolset: ToolsetRuns,
 			Description: "State and result of a run_collection run (async=true returns its handle); cancel=true stops it.",
-			Hints:       Hints{Idempotent: true},
+			// Open-world: it reads and stops a Newman child process that talks to the APIs under test.
+			Hints: Hints{Idempotent: true, OpenWorld: true},
 		}, getCollectionRun),
 	}
 }
@@ -677,6 +678,7 @@ func maskText(s string, secrets []string) string {
 			if esc := url.QueryEscape(v); esc != v {
 				s = strings.ReplaceAll(s, esc, masked)
 			}
+			s = maskClippedTail(s, v)
 		}
 	}
 	s = queryParam.ReplaceAllStringFunc(s, func(m string) string {
@@ -687,6 +689,20 @@ func maskText(s string, secrets []string) string {
 		return m
 	})
 	return userInfo.ReplaceAllString(s, "$1:"+masked+"@")
+}
+
+// maskClippedTail masks the start of secret v where s was clipped (ends in "…") in the middle of it.
+func maskClippedTail(s, v string) string {
+	body, ok := strings.CutSuffix(s, "…")
+	if !ok {
+		return s
+	}
+	for k := len(v) - 1; k >= 4; k-- {
+		if strings.HasSuffix(body, v[:k]) {
+			return body[:len(body)-k] + masked + "…"
+		}
+	}
+	return s
 }
 
 func maskExecution(x newman.Execution, secrets []string) newman.Execution {
