@@ -127,8 +127,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) > 0 {
 		cmd = rest[0]
 	}
+	optIn := map[string]bool{}
+	// The default toolsets keep an assistant's context small; the command line has no such budget, so `tools` and
+	// `call` reach every tool unless -toolsets or -tools narrow them (-read-only and -exclude-tools still apply).
+	if (cmd == "tools" || cmd == "call") && c.toolsets == "" && c.tools == "" {
+		served := map[string]bool{}
+		for _, t := range selected {
+			served[t.Name] = true
+		}
+		allSel := sel
+		allSel.Toolsets = []string{"all"}
+		if selected, err = tools.Select(allSel); err != nil {
+			fmt.Fprintf(stderr, "mcp: %v\n", err)
+			return 2
+		}
+		for _, t := range selected {
+			if !served[t.Name] {
+				optIn[t.Name] = true
+			}
+		}
+	}
 	if cmd == "tools" {
-		if err := cli.ListTools(stdout, selected, runner.Available()); err != nil {
+		if err := cli.ListTools(stdout, selected, cli.ListOptions{NewmanErr: runner.Available(), OptIn: optIn}); err != nil {
 			return 1
 		}
 		return 0

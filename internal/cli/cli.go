@@ -163,9 +163,17 @@ func ExitCode(name string, res tools.Result, err error) int {
 	return ExitError
 }
 
-// ListTools prints one line per tool: name, toolset, hints and title. Tools that need Newman say so, and say it
-// is missing when newmanErr is not nil.
-func ListTools(out io.Writer, list []*tools.Tool, newmanErr error) error {
+// ListOptions annotate the tool list.
+type ListOptions struct {
+	// NewmanErr is why Newman is unavailable, nil when it is installed.
+	NewmanErr error
+	// OptIn marks the tools an MCP server leaves out unless their toolset is asked for.
+	OptIn map[string]bool
+}
+
+// ListTools prints one line per tool: name, toolset, hints and title. Tools that need Newman say so (and that it
+// is missing), and tools outside the default toolsets say how to enable them.
+func ListTools(out io.Writer, list []*tools.Tool, opts ListOptions) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	for _, t := range list {
 		kind := "write"
@@ -177,11 +185,14 @@ func ListTools(out io.Writer, list []*tools.Tool, newmanErr error) error {
 		}
 		title := t.Title
 		if slices.Contains(tools.NeedsNewman, t.Name) {
-			if newmanErr != nil {
+			if opts.NewmanErr != nil {
 				title += " (needs Newman: not installed; npm install -g newman)"
 			} else {
 				title += " (needs Newman)"
 			}
+		}
+		if opts.OptIn[t.Name] {
+			title += " [MCP: -toolsets " + string(t.Toolset) + "]"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Toolset, kind, title)
 	}

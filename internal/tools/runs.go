@@ -27,16 +27,16 @@ var NeedsNewman = []string{"run_collection", "get_collection_run"}
 type runCollectionArgs struct {
 	Collection  string            `json:"collection" desc:"name, ID or UID"`
 	Environment string            `json:"environment,omitempty" desc:"name, ID or UID"`
-	Workspace   string            `json:"workspace,omitempty" desc:"name or ID: collection and environment must be in it; its globals are used"`
-	Folders     []string          `json:"folders,omitempty" desc:"run only these folders (names or IDs)"`
+	Workspace   string            `json:"workspace,omitempty" desc:"name or ID; collection and environment must be in it; adds its globals"`
+	Folders     []string          `json:"folders,omitempty" desc:"names or IDs"`
 	Vars        map[string]string `json:"vars,omitempty" desc:"variable overrides"`
 	Iterations  int               `json:"iterations,omitempty" min:"1" max:"1000"`
-	Data        []map[string]any  `json:"data,omitempty" desc:"iteration data rows"`
-	Stop        string            `json:"stop,omitempty" enum:"failure,error" desc:"failure: at the first failed test or error; error: at the first request/script error"`
-	TimeoutS    int               `json:"timeout_s,omitempty" min:"1" max:"3600" desc:"whole run, default 600"`
+	Data        []map[string]any  `json:"data,omitempty" desc:"one row per iteration"`
+	Stop        string            `json:"stop,omitempty" enum:"failure,error" desc:"failure: at first failed test or error; error: at first request/script error"`
+	TimeoutS    int               `json:"timeout_s,omitempty" min:"1" max:"3600" desc:"default 600"`
 	RequestMs   int               `json:"request_timeout_ms,omitempty" min:"1" max:"600000"`
-	DelayMs     int               `json:"delay_ms,omitempty" min:"0" max:"60000" desc:"between requests"`
-	Async       bool              `json:"async,omitempty" desc:"return a run handle at once"`
+	DelayMs     int               `json:"delay_ms,omitempty" min:"0" max:"60000"`
+	Async       bool              `json:"async,omitempty" desc:"return a handle at once"`
 }
 
 type getRunArgs struct {
@@ -192,13 +192,13 @@ func runTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "run_collection", Title: "Run a collection with Newman", Toolset: ToolsetRuns,
-			Description: "Run a collection (or some folders) with Newman here, sending its real requests; returns pass/fail, " +
-				"failing requests and assertions, slowest requests. Reports progress per request. Needs Newman installed.",
+			Description: "Run a collection (or folders) with Newman on this machine, sending its real requests; returns pass/fail, " +
+				"failing requests and assertions, slowest requests; progress per request.",
 			Hints: Hints{OpenWorld: true},
 		}, runCollection),
 		define(Tool{
 			Name: "get_collection_run", Title: "Read or stop a collection run", Toolset: ToolsetRuns,
-			Description: "State and result of a run_collection run (async=true returns its handle); cancel=true stops it.",
+			Description: "State and result of a run_collection run (async=true gives the handle); cancel=true stops it.",
 			// Open-world: it reads and stops a Newman child process that talks to the APIs under test.
 			Hints: Hints{Idempotent: true, OpenWorld: true},
 		}, getCollectionRun),

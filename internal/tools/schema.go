@@ -60,6 +60,15 @@ func shallow(s *schema) {
 	}
 }
 
+// conventions are argument descriptions the server instructions state once (see Instructions), so schemas leave
+// them out instead of repeating them on every tool: together they were about 1 KB of tools/list.
+var conventions = map[string]bool{
+	"name, ID or UID":            true,
+	"name or ID":                 true,
+	"from next_cursor":           true,
+	"true deletes; else preview": true,
+}
+
 // schema is an ordered JSON Schema object (field order is kept stable for snapshots).
 type schema struct {
 	Type                 any           `json:"type,omitempty"`
@@ -190,7 +199,9 @@ func addFields(s *schema, t reflect.Type) error {
 		if err != nil {
 			return fmt.Errorf("field %s: %w", f.Name, err)
 		}
-		p.Description = f.Tag.Get("desc")
+		if d := f.Tag.Get("desc"); !conventions[d] {
+			p.Description = d
+		}
 		if e := f.Tag.Get("enum"); e != "" {
 			p.Enum = strings.Split(e, ",")
 		}
