@@ -490,7 +490,7 @@ func prepareRun(ctx context.Context, env *Env, args runCollectionArgs) (prepared
 	if n := requests * iterations; n > maxRunRequests {
 		return p, Invalid(fmt.Sprintf("%d requests × %d iterations = %d requests; one run may send at most %d", requests, iterations, n, maxRunRequests))
 	}
-	if p.job.Collection, err = json.Marshal(col); err != nil {
+	if p.job.Collection, err = newmanCollection(col); err != nil {
 		return p, fmt.Errorf("encode collection: %w", err)
 	}
 	var values []api.EnvVar
@@ -563,6 +563,43 @@ func prepareRun(ctx context.Context, env *Env, args runCollectionArgs) (prepared
 	p.job.RequestTimeout = time.Duration(args.RequestMs) * time.Millisecond
 	p.job.Delay = time.Duration(args.DelayMs) * time.Millisecond
 	return p, nil
+}
+
+// newmanCollection encodes a collection for Newman. A request URL that is an object with only "raw" (Postman
+// keeps URLs so when created through the API without parsed parts) becomes the raw string: Newman builds a URL
+// object from its host and path parts and would send such a request to an empty URL.
+func newmanCollection(col *api.Collection) (json.RawMessage, error) {
+	raw, err := json.Marshal(col)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	var walk func(items []any)
+	walk = func(items []any) {
+		for _, it := range items {
+			m, ok := it.(map[string]any)
+			if !ok {
+				continue
+			}
+			if req, ok := m["request"].(map[string]any); ok {
+				if u, ok := req["url"].(map[string]any); ok {
+					if r, ok := u["raw"].(string); ok && u["host"] == nil {
+						req["url"] = r
+					}
+				}
+			}
+			if sub, ok := m["item"].([]any); ok {
+				walk(sub)
+			}
+		}
+	}
+	if items, ok := doc["item"].([]any); ok {
+		walk(items)
+	}
+	return json.Marshal(doc)
 }
 
 // resolveRunTargets finds the collection and environment. With a workspace both must be in it, as Postman's

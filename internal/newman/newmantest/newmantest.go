@@ -48,7 +48,11 @@ func Find() string {
 		caches = append(caches, filepath.Join(root, ".cache", "npm"))
 	}
 	for _, c := range caches {
-		if v := envFileValue(filepath.Join(c, "env.sh"), "NEWMAN"); v != "" {
+		// env.sh names it; the install path is the fallback, as an older npm-tools.sh may have rewritten env.sh.
+		for _, v := range []string{envFileValue(filepath.Join(c, "env.sh"), "NEWMAN"), filepath.Join(c, "newman", "node_modules", "newman", "bin", "newman.js")} {
+			if v == "" {
+				continue
+			}
 			if _, err := os.Stat(v); err == nil {
 				return v
 			}
