@@ -57,7 +57,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.httpAddr, "http", app.EnvOr("PMOPS_SLACK_HTTP_ADDR", ":3000"), "HTTP listen address when not in Socket Mode [PMOPS_SLACK_HTTP_ADDR]")
 	fs.BoolVar(&c.console, "console", false, "read /postman lines from stdin and print what Slack would show")
 	fs.BoolVar(&c.app.Demo, "demo", false, "answer from an embedded Postman emulator with demo data; no key needed")
-	fs.StringVar(&c.dbPath, "db", app.EnvOr("PMOPS_DB", "pmops.db"), "SQLite file for linked keys and pending actions; :memory: keeps nothing [PMOPS_DB]")
+	fs.StringVar(&c.dbPath, "db", app.EnvOr("PMOPS_DB", ""), "SQLite file for linked keys and pending actions (default pmops.db; with -demo or -console, memory); :memory: keeps nothing [PMOPS_DB]")
 	fs.StringVar(&c.slackAPIURL, "slack-api-url", app.EnvOr("SLACK_API_URL", ""), "Slack Web API base URL, e.g. a proxy or a fake (default Slack's) [SLACK_API_URL]")
 	fs.StringVar(&c.writers, "writers", app.EnvOr("PMOPS_SLACK_WRITERS", ""), "comma-separated Slack user IDs (U…) or user group IDs (S…) allowed to change Postman with the team key [PMOPS_SLACK_WRITERS]")
 	workers, _ := strconv.Atoi(app.EnvOr("PMOPS_SLACK_WORKERS", "16"))
@@ -140,10 +140,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer backend.Close()
 
-	dbPath := c.dbPath
-	if c.console && !flagSet(args, "db") {
-		dbPath = ":memory:"
-	}
+	dbPath := c.storePath()
 	st, err := openStore(dbPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "slackbot: open store %s: %v\n", dbPath, err)
@@ -194,6 +191,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts = append(opts, slack.OptionAppLevelToken(c.appToken))
 	}
 	api := slack.New(c.botToken, opts...)
+	// A wrong bot token would fail every answer later; say so now, naming the variable.
+	actx, acancel := context.WithTimeout(ctx, 15*time.Second)
+	who, err := slackbot.CheckBotToken(actx, api)
+	acancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 1
+	}
+	logger.Info("Slack accepted SLACK_BOT_TOKEN", "team", who.Team, "bot_user", who.UserID)
 	responder := slackbot.NewSlackResponder(api, logger)
 	cfg.Responder = responder
 	cfg.Groups = func(ctx context.Context, id string) ([]string, error) {
@@ -214,7 +220,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logger.Info("serving Slack over Socket Mode")
 		sm := &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
 		if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("socket mode stopped", "err", err)
+			fmt.Fprintf(stderr, "slackbot: Socket Mode stopped: %v\n", err)
 			return 1
 		}
 		return 0
@@ -253,11 +259,14 @@ func openStore(path string) (closableStore, error) {
 	return store.OpenSQLite(path)
 }
 
-func flagSet(args []string, name string) bool {
-	for _, a := range args {
-		if a == "-"+name || a == "--"+name || strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"=") {
-			return true
-		}
+// storePath is where state lives: -db (or PMOPS_DB) when given; else a throwaway in-memory store for -demo and
+// -console, which must not leave a pmops.db in the working directory, and pmops.db for a real bot.
+func (c config) storePath() string {
+	switch {
+	case c.dbPath != "":
+		return c.dbPath
+	case c.app.Demo || c.console:
+		return ":memory:"
 	}
-	return false
+	return "pmops.db"
 }

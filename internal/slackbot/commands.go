@@ -144,8 +144,11 @@ func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {
 	if req.ActionValue == "" {
 		return Ack{}
 	}
-	pending, err := d.cfg.Store.TakeAction(ctx, req.ActionValue, d.cfg.Now())
+	pending, err := d.cfg.Store.TakeAction(ctx, req.ActionValue, req.user(), d.cfg.Now())
 	switch {
+	case errors.Is(err, store.ErrNotOwner):
+		// Refused without spending the token: its owner's click still works.
+		return msgAck(slackrender.Text("Only the person who asked can use these buttons."))
 	case errors.Is(err, store.ErrUsed):
 		return msgAck(slackrender.Text("That button was already used; nothing more to do."))
 	case errors.Is(err, store.ErrExpired):
@@ -153,14 +156,15 @@ func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {
 	case err != nil:
 		return msgAck(slackrender.Text("That button is not known to pmops (it may come from an older message); run the command again."))
 	}
-	var p pendingPayload
-	if err := json.Unmarshal(pending.Payload, &p); err != nil {
-		return msgAck(slackrender.Text("That button's action could not be read; run the command again."))
+	plain, err := d.openAction(req.ActionValue, pending)
+	if err != nil {
+		d.cfg.Logger.Warn("a button's sealed action does not open here: it was made by an earlier or another pmops process; set PMOPS_SECRET_KEY so confirmations survive restarts and work across replicas",
+			"user", req.UserID)
+		return msgAck(slackrender.Text("That button was made before pmops restarted (or by another pmops instance) and can no longer be used; run the command again."))
 	}
-	if pending.Owner.UserID != "" && pending.Owner.UserID != req.UserID {
-		// Tokens are single-use: put it back is impossible, so a stranger's click is refused and the owner's
-		// button is spent. Buttons live in ephemeral messages, so only their owner sees them in practice.
-		return msgAck(slackrender.Text("Only the person who asked can use these buttons."))
+	var p pendingPayload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return msgAck(slackrender.Text("That button's action could not be read; run the command again."))
 	}
 	switch p.Kind {
 	case slackrender.ActionCancel:

@@ -83,7 +83,7 @@ type Store interface {
 	LinkedKey(ctx context.Context, id store.UserRef) ([]byte, store.LinkMeta, error)
 	DeleteLinkedKey(ctx context.Context, id store.UserRef) (bool, error)
 	PutAction(ctx context.Context, token string, a store.PendingAction) error
-	TakeAction(ctx context.Context, token string, now time.Time) (store.PendingAction, error)
+	TakeAction(ctx context.Context, token string, by store.UserRef, now time.Time) (store.PendingAction, error)
 	SeenOnce(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error)
 }
 
@@ -105,7 +105,8 @@ type Config struct {
 	Writers []string
 	Groups  GroupResolver
 	Store   Store
-	// Vault seals linked keys; nil disables /postman login.
+	// Vault seals linked keys; nil disables /postman login. It also seals pending actions; without it they are
+	// sealed under a per-process key and do not survive a restart.
 	Vault     Sealer
 	Responder Responder
 	// Workers bounds concurrent Postman work; Queue bounds what waits for a worker.
@@ -130,6 +131,9 @@ type Dispatcher struct {
 	groups  groupCache
 	closing sync.Once
 	stop    chan struct{} // closed by Close: stops the purger
+	actions Sealer        // seals action payloads at rest
+	// volatileActions: actions are sealed under a per-process key (no Vault), so they die with the process.
+	volatileActions bool
 }
 
 type job struct {
@@ -163,8 +167,13 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	sealer, volatile, err := actionSealer(cfg.Vault)
+	if err != nil {
+		return nil, fmt.Errorf("slackbot: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{cfg: cfg, jobs: make(chan job, cfg.Queue), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
+	d := &Dispatcher{cfg: cfg, jobs: make(chan job, cfg.Queue), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
+		actions: sealer, volatileActions: volatile}
 	for range cfg.Workers {
 		d.wg.Add(1)
 		go d.worker()
@@ -181,10 +190,11 @@ type purger interface {
 	PurgeExpired(ctx context.Context, now time.Time) (int, error)
 }
 
-// purge drops expired tokens every ten minutes, so the store does not grow with every button ever shown.
+// purge drops expired tokens (and their sealed payloads) every minute, so the store neither keeps them past
+// their expiry for long nor grows with every button ever shown.
 func (d *Dispatcher) purge(p purger) {
 	defer d.wg.Done()
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		select {
@@ -284,9 +294,10 @@ type pendingPayload struct {
 
 // renderer renders for one request: the buttons it makes belong to that request's user and channel.
 type renderer struct {
-	d   *Dispatcher
-	req Request
-	cmd Command // the tool call being answered, for "next page" buttons
+	d     *Dispatcher
+	req   Request
+	cmd   Command // the tool call being answered, for "next page" buttons
+	group string  // ties the Confirm and Cancel this renderer makes (see groupFor)
 }
 
 func (d *Dispatcher) renderer(req Request) *renderer { return &renderer{d: d, req: req} }
@@ -296,7 +307,11 @@ func (d *Dispatcher) rendererFor(req Request, cmd Command) *renderer {
 }
 
 func (r *renderer) opts() slackrender.Options {
-	return slackrender.Options{WebURL: r.d.cfg.WebURL, Shareable: true, Token: func(a slackrender.Action) string {
+	note := ""
+	if r.d.volatileActions {
+		note = volatileNote
+	}
+	return slackrender.Options{WebURL: r.d.cfg.WebURL, Shareable: true, ConfirmNote: note, Token: func(a slackrender.Action) string {
 		p := pendingPayload{Kind: a.Kind, Tool: a.Tool, Args: a.Args, Label: a.Label}
 		if a.Message != nil {
 			b, err := marshalMessage(*a.Message)
@@ -305,7 +320,7 @@ func (r *renderer) opts() slackrender.Options {
 			}
 			p.Message = b
 		}
-		return r.d.putToken(r.req, p, "")
+		return r.d.putToken(r.req, p, "", r.groupFor(a.Kind))
 	}, NextPage: r.nextPage}
 }
 
@@ -361,7 +376,7 @@ func nameArg(cmd Command) string {
 	return ""
 }
 
-func (d *Dispatcher) putToken(req Request, p pendingPayload, tok string) string {
+func (d *Dispatcher) putToken(req Request, p pendingPayload, tok, group string) string {
 	if tok == "" {
 		tok = newToken()
 	}
@@ -370,10 +385,15 @@ func (d *Dispatcher) putToken(req Request, p pendingPayload, tok string) string 
 		d.cfg.Logger.Error("encode action token", "err", err)
 		return ""
 	}
+	sealed, err := d.sealAction(tok, req.user(), payload)
+	if err != nil {
+		d.cfg.Logger.Error("seal action token", "err", err)
+		return ""
+	}
 	now := d.cfg.Now()
 	err = d.cfg.Store.PutAction(context.Background(), tok, store.PendingAction{
-		Kind: string(p.Kind), Payload: payload, Owner: req.user(), ChannelID: req.ChannelID,
-		CreatedAt: now, ExpiresAt: now.Add(d.cfg.ActionTTL)})
+		Kind: string(p.Kind), Payload: sealed, Owner: req.user(), ChannelID: req.ChannelID,
+		CreatedAt: now, ExpiresAt: now.Add(d.cfg.ActionTTL), Group: group})
 	if err != nil {
 		d.cfg.Logger.Error("store action token", "err", err)
 		return ""

@@ -237,7 +237,7 @@ func (d *Dispatcher) whoami(ctx context.Context, req Request) Ack {
 	_, meta, err := d.cfg.Store.LinkedKey(ctx, req.user())
 	switch {
 	case err == nil:
-		return msgAck(slackrender.Text(fmt.Sprintf("You act as Postman user @%s (id %d), linked %s.", meta.PostmanUsername, meta.PostmanUserID, meta.LinkedAt.UTC().Format("2006-01-02 15:04 UTC"))))
+		return msgAck(slackrender.Text(fmt.Sprintf("You act as Postman user @%s (id %d), linked %s.", meta.PostmanUsername, meta.PostmanUserID, meta.LinkedAt.UTC().Format("2006-01-02 15:04 UTC")) + d.quotaNote(ctx, req)))
 	case !errors.Is(err, store.ErrNotFound):
 		d.cfg.Logger.Error("read linked key", "err", err)
 	}
@@ -246,7 +246,7 @@ func (d *Dispatcher) whoami(ctx context.Context, req Request) Ack {
 		if d.mayWrite(ctx, req, who{}) == nil {
 			role = "read and write"
 		}
-		return msgAck(slackrender.Text("You act through the team's shared Postman key (" + role + "). Run /postman login to use your own."))
+		return msgAck(slackrender.Text("You act through the team's shared Postman key (" + role + "). Run /postman login to use your own." + d.quotaNote(ctx, req)))
 	}
 	return msgAck(slackrender.Text("You have no linked Postman key. Run /postman login."))
 }

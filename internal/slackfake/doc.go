@@ -48,7 +48,8 @@
 //     POSTs them signed to the bot and applies the bot's answer the way Slack does.
 //   - Socket Mode (docs.slack.dev/apis/events-api/using-socket-mode; see socket.go): hello, envelopes,
 //     acks with latency, double-ack detection, the 20 KB ack limit, re-delivery with retry_attempt+1,
-//     disconnect frames, server PINGs.
+//     disconnect frames, server PINGs; faults: dropped connections (DropSocketConnections) and refused
+//     WebSocket connects (RefuseSocketDials); apps.connections.open takes the Web API faults above.
 //
 // Deliberately not modelled: message history/replies read methods, files, reactions, pins, scheduled
 // messages, attachments' inner schema, unfurling, mrkdwn rendering, Slack's undocumented aggregate

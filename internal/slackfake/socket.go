@@ -99,6 +99,9 @@ type socketState struct {
 	envelopes map[string]*envelopeState
 	order     []string
 	acks      []Ack
+	// refuseDials is how many WebSocket upgrades still answer 503 (RefuseSocketDials).
+	refuseDials int
+	refused     int
 }
 
 func (st *socketState) init() {
@@ -120,7 +123,17 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	_, ok := s.sock.tickets[ticket]
 	delete(s.sock.tickets, ticket)
+	refuse := ok && s.sock.refuseDials > 0
+	if refuse {
+		s.sock.refuseDials--
+		s.sock.refused++
+		s.notifyLocked()
+	}
 	s.mu.Unlock()
+	if refuse {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	if !ok {
 		http.Error(w, "invalid or used ticket", http.StatusUnauthorized)
 		return
@@ -456,6 +469,22 @@ func (s *Server) Disconnect(reason string) int {
 		}
 	}
 	return n
+}
+
+// RefuseSocketDials makes the next n WebSocket connects (with a valid ticket) fail with HTTP 503, as when
+// Slack's link servers are unavailable: apps.connections.open still succeeds, the dial fails, and the ticket is
+// spent. SocketDialsRefused counts them.
+func (s *Server) RefuseSocketDials(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sock.refuseDials = n
+}
+
+// SocketDialsRefused reports how many WebSocket connects RefuseSocketDials has refused so far.
+func (s *Server) SocketDialsRefused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sock.refused
 }
 
 // DropSocketConnections closes every Socket Mode connection abruptly (no disconnect frame).

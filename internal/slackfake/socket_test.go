@@ -309,3 +309,21 @@ func TestPushWaitsForAConnection(t *testing.T) {
 		t.Error("pushed with nobody connected")
 	}
 }
+
+func TestRefuseSocketDials(t *testing.T) {
+	s, _ := newFake(t, Options{})
+	ctx := testCtx(t)
+	s.RefuseSocketDials(2)
+	sc := startSocketClient(t, s, ctx, nil)
+	// slack-go retries a failed dial on its own; the third ticket connects.
+	sc.next(t, ctx, socketmode.EventTypeConnectionError)
+	if err := s.WaitSocketConnected(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.SocketDialsRefused(); n != 2 {
+		t.Errorf("refused %d dials, want 2", n)
+	}
+	if n := len(s.CallsTo("apps.connections.open")); n != 3 {
+		t.Errorf("apps.connections.open called %d times, want 3", n)
+	}
+}

@@ -80,4 +80,7 @@ type Options struct {
 	// NextPage, when set, returns the action that fetches the page after a list result's next_cursor (only the
 	// bot knows the tool and arguments that produced the result); ok=false or a nil NextPage shows a note instead.
 	NextPage func(cursor string) (next Action, ok bool)
+	// ConfirmNote, when set, is one more line under a confirmation (for example that it does not survive a
+	// restart of the bot). Plain text, escaped here.
+	ConfirmNote string
 }

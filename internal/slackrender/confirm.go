@@ -29,6 +29,9 @@ func Confirm(title, summary string, details []string, confirm Action, opts Optio
 	cancel := Action{Kind: ActionCancel, Tool: confirm.Tool, Args: confirm.Args, Label: "Cancel"}
 	d.actions = []Action{confirm, cancel}
 	d.note("Only you can see this. Nothing changes until you press " + bold(clip(confirm.Label, 75)) + ".")
+	if opts.ConfirmNote != "" {
+		d.note(escape(flat(opts.ConfirmNote, 300)))
+	}
 	return d.render(opts, nil)
 }
 

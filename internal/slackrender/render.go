@@ -169,6 +169,9 @@ func listTail(d *doc, shown, total int, cursor string, opts Options) {
 }
 
 func account(a tools.Account) *doc {
+	if a.Quota != nil {
+		return quotaSpent(a)
+	}
 	name := nonEmpty(oneLine(a.FullName), a.Username)
 	d := &doc{summary: fmt.Sprintf("Postman account: %s (@%s)", name, a.Username), title: name}
 	d.addHead(headerBlock("👤 " + nonEmpty(name, "Postman account")))

@@ -48,6 +48,9 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"action used wins over expired", testActionUsedThenExpired},
 		{"action token never overwritten", testActionNoOverwrite},
 		{"action payloads", testActionPayloads},
+		{"action refused to a stranger, not consumed", testActionStranger},
+		{"action group spent together", testActionGroup},
+		{"action owner wins a race with strangers", testActionStrangerRace},
 		{"purge expired", testPurgeExpired},
 		{"seen once", testSeenOnce},
 		{"invalid arguments", testInvalidArguments},
@@ -200,7 +203,7 @@ func testActionRoundTrip(t *testing.T, s Store) {
 	in := want
 	in.ExpiresAt = want.ExpiresAt.In(time.FixedZone("Y", -7*3600))
 	mustPutAction(t, s, "tok-1", in)
-	got, err := s.TakeAction(t.Context(), "tok-1", t0)
+	got, err := s.TakeAction(t.Context(), "tok-1", aliceOrg, t0)
 	if err != nil {
 		t.Fatalf("TakeAction: %v", err)
 	}
@@ -217,11 +220,11 @@ func testActionRoundTrip(t *testing.T, s Store) {
 
 func testActionSingleUse(t *testing.T, s Store) {
 	mustPutAction(t, s, "tok", sampleAction())
-	if _, err := s.TakeAction(t.Context(), "tok", t0); err != nil {
+	if _, err := s.TakeAction(t.Context(), "tok", alice, t0); err != nil {
 		t.Fatalf("first take: %v", err)
 	}
 	for i := range 3 {
-		if _, err := s.TakeAction(t.Context(), "tok", t0.Add(time.Duration(i)*time.Second)); !errors.Is(err, ErrUsed) {
+		if _, err := s.TakeAction(t.Context(), "tok", alice, t0.Add(time.Duration(i)*time.Second)); !errors.Is(err, ErrUsed) {
 			t.Errorf("take #%d: %v, want ErrUsed", i+2, err)
 		}
 	}
@@ -230,7 +233,7 @@ func testActionSingleUse(t *testing.T, s Store) {
 func testActionNotFound(t *testing.T, s Store) {
 	mustPutAction(t, s, "tok", sampleAction())
 	for _, tok := range []string{"other", "TOK", "tok ", "to"} {
-		if _, err := s.TakeAction(t.Context(), tok, t0); !errors.Is(err, ErrNotFound) {
+		if _, err := s.TakeAction(t.Context(), tok, alice, t0); !errors.Is(err, ErrNotFound) {
 			t.Errorf("TakeAction(%q): %v, want ErrNotFound", tok, err)
 		}
 	}
@@ -253,13 +256,13 @@ func testActionExpiryBoundary(t *testing.T, s Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := "tok-" + string(rune('a'+i))
 			mustPutAction(t, s, tok, a)
-			_, err := s.TakeAction(t.Context(), tok, tt.now)
+			_, err := s.TakeAction(t.Context(), tok, alice, tt.now)
 			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("TakeAction at %v: %v, want %v", tt.now, err, tt.want)
 			}
 			if tt.want != nil {
 				// An expired take does not consume the token: it stays expired, not used.
-				if _, err := s.TakeAction(t.Context(), tok, tt.now); !errors.Is(err, ErrExpired) {
+				if _, err := s.TakeAction(t.Context(), tok, alice, tt.now); !errors.Is(err, ErrExpired) {
 					t.Errorf("second take: %v, want ErrExpired", err)
 				}
 			}
@@ -270,10 +273,10 @@ func testActionExpiryBoundary(t *testing.T, s Store) {
 func testActionUsedThenExpired(t *testing.T, s Store) {
 	a := sampleAction()
 	mustPutAction(t, s, "tok", a)
-	if _, err := s.TakeAction(t.Context(), "tok", t0); err != nil {
+	if _, err := s.TakeAction(t.Context(), "tok", alice, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.TakeAction(t.Context(), "tok", a.ExpiresAt.Add(time.Hour)); !errors.Is(err, ErrUsed) {
+	if _, err := s.TakeAction(t.Context(), "tok", alice, a.ExpiresAt.Add(time.Hour)); !errors.Is(err, ErrUsed) {
 		t.Errorf("take of a used, now expired token: %v, want ErrUsed", err)
 	}
 }
@@ -286,14 +289,14 @@ func testActionNoOverwrite(t *testing.T, s Store) {
 	if err := s.PutAction(t.Context(), "tok", b); !errors.Is(err, ErrExists) {
 		t.Errorf("second put: %v, want ErrExists", err)
 	}
-	if _, err := s.TakeAction(t.Context(), "tok", t0); err != nil {
+	if _, err := s.TakeAction(t.Context(), "tok", alice, t0); err != nil {
 		t.Fatal(err)
 	}
 	// Re-putting a used token must not revive it.
 	if err := s.PutAction(t.Context(), "tok", a); !errors.Is(err, ErrExists) {
 		t.Errorf("put over a used token: %v, want ErrExists", err)
 	}
-	if _, err := s.TakeAction(t.Context(), "tok", t0); !errors.Is(err, ErrUsed) {
+	if _, err := s.TakeAction(t.Context(), "tok", alice, t0); !errors.Is(err, ErrUsed) {
 		t.Errorf("take after re-put: %v, want ErrUsed", err)
 	}
 }
@@ -321,7 +324,7 @@ func testActionPayloads(t *testing.T, s Store) {
 			}
 			tok := strings.Repeat("t", MaxKeyLen-1) + string(rune('a'+i))
 			mustPutAction(t, s, tok, a)
-			got, err := s.TakeAction(t.Context(), tok, t0)
+			got, err := s.TakeAction(t.Context(), tok, alice, t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -345,7 +348,7 @@ func testPurgeExpired(t *testing.T, s Store) {
 	mustPutAction(t, s, "expires-at-now", withExpiry(a, t0.Add(2*time.Minute)))
 	mustPutAction(t, s, "live", a)
 	mustPutAction(t, s, "used-live", a)
-	if _, err := s.TakeAction(ctx, "used-live", t0); err != nil {
+	if _, err := s.TakeAction(ctx, "used-live", alice, t0); err != nil {
 		t.Fatal(err)
 	}
 	if first, err := s.SeenOnce(ctx, "old", time.Minute, t0); err != nil || !first {
@@ -363,8 +366,9 @@ func testPurgeExpired(t *testing.T, s Store) {
 	if n != 3 {
 		t.Errorf("purged %d rows, want 3 (two tokens, one key)", n)
 	}
-	for tok, want := range map[string]error{"expired": ErrNotFound, "expires-at-now": ErrNotFound, "used-live": ErrUsed, "live": nil} {
-		if _, err := s.TakeAction(ctx, tok, now.Add(-time.Minute)); want == nil && err != nil || want != nil && !errors.Is(err, want) {
+	// Purged tokens are remembered as expired; the used one is still used.
+	for tok, want := range map[string]error{"expired": ErrExpired, "expires-at-now": ErrExpired, "used-live": ErrUsed, "live": nil} {
+		if _, err := s.TakeAction(ctx, tok, alice, now.Add(-time.Minute)); want == nil && err != nil || want != nil && !errors.Is(err, want) {
 			t.Errorf("after purge, take %q: %v, want %v", tok, err, want)
 		}
 	}
@@ -376,6 +380,119 @@ func testPurgeExpired(t *testing.T, s Store) {
 	}
 	if n, err := s.PurgeExpired(ctx, now); err != nil || n != 0 {
 		t.Errorf("second purge: %d, %v, want 0", n, err)
+	}
+	// A day past their tokens' expiry the tombstones go too: expired, expires-at-now, used-live and live (taken
+	// above), with the two de-duplication keys; the tokens are then unknown.
+	later := a.ExpiresAt.Add(TombstoneTTL)
+	if n, err := s.PurgeExpired(ctx, later); err != nil || n != 6 {
+		t.Errorf("purge at %v: %d, %v, want 4 tombstones + 2 keys", later, n, err)
+	}
+	for _, tok := range []string{"expired", "used-live", "live"} {
+		if _, err := s.TakeAction(ctx, tok, alice, later); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after the tombstones went, take %q: %v, want ErrNotFound", tok, err)
+		}
+	}
+}
+
+// testActionStranger: someone else's click is refused and does not consume the token; its owner's still works.
+func testActionStranger(t *testing.T, s Store) {
+	ctx := t.Context()
+	a := sampleAction()
+	a.Owner = aliceOrg
+	mustPutAction(t, s, "tok", a)
+	strangers := []UserRef{
+		bob,
+		{EnterpriseID: "E1", TeamID: "T1", UserID: "U2"}, // same org and team, other user
+		{TeamID: "T1", UserID: "U1"},                     // same IDs outside the org
+		{EnterpriseID: "E2", TeamID: "T1", UserID: "U1"}, // another org
+	}
+	for _, by := range strangers {
+		if _, err := s.TakeAction(ctx, "tok", by, t0); !errors.Is(err, ErrNotOwner) {
+			t.Errorf("take by %s: %v, want ErrNotOwner", by, err)
+		}
+	}
+	// In Enterprise Grid the team a click names may differ (a shared channel): the user is the same.
+	got, err := s.TakeAction(ctx, "tok", UserRef{EnterpriseID: "E1", TeamID: "T9", UserID: "U1"}, t0)
+	if err != nil || got.Kind != a.Kind {
+		t.Fatalf("owner's take after strangers: %+v %v", got, err)
+	}
+	if _, err := s.TakeAction(ctx, "tok", bob, t0); !errors.Is(err, ErrUsed) {
+		t.Errorf("stranger after use: %v, want ErrUsed", err)
+	}
+
+	// Outside Grid, the team must match too.
+	mustPutAction(t, s, "tok2", sampleAction())
+	if _, err := s.TakeAction(ctx, "tok2", UserRef{TeamID: "T2", UserID: "U1"}, t0); !errors.Is(err, ErrNotOwner) {
+		t.Errorf("same user ID in another workspace: %v, want ErrNotOwner", err)
+	}
+	if _, err := s.TakeAction(ctx, "tok2", alice, t0); err != nil {
+		t.Errorf("owner: %v", err)
+	}
+}
+
+// testActionGroup: taking a Confirm spends its Cancel (same group, same owner) and nothing else.
+func testActionGroup(t *testing.T, s Store) {
+	ctx := t.Context()
+	grouped := func(owner UserRef, group string) PendingAction {
+		a := sampleAction()
+		a.Owner, a.Group = owner, group
+		return a
+	}
+	mustPutAction(t, s, "confirm", grouped(alice, "g1"))
+	mustPutAction(t, s, "cancel", grouped(alice, "g1"))
+	mustPutAction(t, s, "other-group", grouped(alice, "g2"))
+	mustPutAction(t, s, "bobs-same-name", grouped(bob, "g1"))
+	mustPutAction(t, s, "no-group", sampleAction())
+	if _, err := s.TakeAction(ctx, "confirm", bob, t0); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("stranger: %v", err)
+	}
+	got, err := s.TakeAction(ctx, "confirm", alice, t0)
+	if err != nil || got.Group != "" {
+		t.Fatalf("take confirm: %+v %v", got, err)
+	}
+	if _, err := s.TakeAction(ctx, "cancel", alice, t0); !errors.Is(err, ErrUsed) {
+		t.Errorf("cancel after confirm: %v, want ErrUsed", err)
+	}
+	if err := s.PutAction(ctx, "cancel", grouped(alice, "g1")); !errors.Is(err, ErrExists) {
+		t.Errorf("re-put of a spent group member: %v, want ErrExists", err)
+	}
+	for tok, by := range map[string]UserRef{"other-group": alice, "bobs-same-name": bob, "no-group": alice} {
+		if _, err := s.TakeAction(ctx, tok, by, t0); err != nil {
+			t.Errorf("take %q: %v (spent by another group)", tok, err)
+		}
+	}
+}
+
+// testActionStrangerRace: many strangers and one owner race; exactly the owner wins, nobody else consumes it.
+func testActionStrangerRace(t *testing.T, s Store) {
+	mustPutAction(t, s, "tok", sampleAction())
+	var n sync.WaitGroup
+	var mu sync.Mutex
+	wins, refused := 0, 0
+	for i := range racers {
+		n.Add(1)
+		go func() {
+			defer n.Done()
+			by := bob
+			if i == racers/2 {
+				by = alice
+			}
+			_, err := s.TakeAction(context.Background(), "tok", by, t0)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && by == alice:
+				wins++
+			case errors.Is(err, ErrNotOwner) || errors.Is(err, ErrUsed):
+				refused++
+			default:
+				t.Errorf("take by %s: %v", by, err)
+			}
+		}()
+	}
+	n.Wait()
+	if wins != 1 || refused != racers-1 {
+		t.Errorf("wins %d, refused %d; want 1 and %d", wins, refused, racers-1)
 	}
 }
 
@@ -437,14 +554,18 @@ func testInvalidArguments(t *testing.T, s Store) {
 		{"put action no owner user", func() error {
 			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.Owner.UserID = "" }))
 		}, "owner"},
+		{"put action long group", func() error {
+			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.Group = strings.Repeat("g", MaxKeyLen+1) }))
+		}, "group"},
 		{"put action no expiry", func() error {
 			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.ExpiresAt = time.Time{} }))
 		}, "expiry is not set"},
 		{"put action expiry out of range", func() error {
 			return s.PutAction(ctx, "t", mod(func(p *PendingAction) { p.ExpiresAt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) }))
 		}, "range"},
-		{"take empty token", func() error { _, err := s.TakeAction(ctx, "", t0); return err }, "token is empty"},
-		{"take zero now", func() error { _, err := s.TakeAction(ctx, "t", time.Time{}); return err }, "now"},
+		{"take empty token", func() error { _, err := s.TakeAction(ctx, "", alice, t0); return err }, "token is empty"},
+		{"take zero now", func() error { _, err := s.TakeAction(ctx, "t", alice, time.Time{}); return err }, "now"},
+		{"take no taker", func() error { _, err := s.TakeAction(ctx, "t", UserRef{TeamID: "T1"}, t0); return err }, "taker"},
 		{"purge zero now", func() error { _, err := s.PurgeExpired(ctx, time.Time{}); return err }, "now"},
 		{"seen empty key", func() error { _, err := s.SeenOnce(ctx, "", time.Minute, t0); return err }, "key is empty"},
 		{"seen long key", func() error { _, err := s.SeenOnce(ctx, strings.Repeat("k", MaxKeyLen+1), time.Minute, t0); return err }, "limit"},
@@ -468,7 +589,7 @@ func testInvalidArguments(t *testing.T, s Store) {
 		})
 	}
 	// Nothing invalid was stored.
-	if _, err := s.TakeAction(ctx, "t", t0); !errors.Is(err, ErrNotFound) {
+	if _, err := s.TakeAction(ctx, "t", alice, t0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("an invalid action was stored: %v", err)
 	}
 }
@@ -482,7 +603,7 @@ func testCanceledContext(t *testing.T, s Store) {
 		"LinkedKey":    func() error { _, _, err := s.LinkedKey(ctx, alice); return err },
 		"Delete":       func() error { _, err := s.DeleteLinkedKey(ctx, alice); return err },
 		"PutAction":    func() error { return s.PutAction(ctx, "tok2", sampleAction()) },
-		"TakeAction":   func() error { _, err := s.TakeAction(ctx, "tok", t0); return err },
+		"TakeAction":   func() error { _, err := s.TakeAction(ctx, "tok", alice, t0); return err },
 		"Purge":        func() error { _, err := s.PurgeExpired(ctx, t0); return err },
 		"SeenOnce":     func() error { _, err := s.SeenOnce(ctx, "k", time.Minute, t0); return err },
 	}
@@ -492,7 +613,7 @@ func testCanceledContext(t *testing.T, s Store) {
 		}
 	}
 	// The canceled take did not consume the token.
-	if _, err := s.TakeAction(t.Context(), "tok", t0); err != nil {
+	if _, err := s.TakeAction(t.Context(), "tok", alice, t0); err != nil {
 		t.Errorf("take after canceled take: %v", err)
 	}
 }
@@ -503,7 +624,7 @@ func testConcurrentTake(t *testing.T, s Store) {
 	for round := range 3 {
 		tok := "race-" + string(rune('a'+round))
 		mustPutAction(t, s, tok, sampleAction())
-		results := race(func() error { _, err := s.TakeAction(context.Background(), tok, t0); return err })
+		results := race(func() error { _, err := s.TakeAction(context.Background(), tok, alice, t0); return err })
 		wins := 0
 		for _, err := range results {
 			switch {

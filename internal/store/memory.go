@@ -11,18 +11,19 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	links   map[UserRef]memLink
-	actions map[string]memAction
-	seen    map[string]time.Time // key -> expires at
+	actions map[string]PendingAction // by token
+	tombs   map[string]memTomb       // by token: taken or expired, payload gone
+	seen    map[string]time.Time     // key -> expires at
+}
+
+type memTomb struct {
+	used     bool // else expired
+	forgetAt time.Time
 }
 
 type memLink struct {
 	sealed []byte
 	meta   LinkMeta
-}
-
-type memAction struct {
-	action PendingAction
-	used   bool
 }
 
 var _ Store = (*Memory)(nil)
@@ -31,7 +32,8 @@ var _ Store = (*Memory)(nil)
 func NewMemory() *Memory {
 	return &Memory{
 		links:   make(map[UserRef]memLink),
-		actions: make(map[string]memAction),
+		actions: make(map[string]PendingAction),
+		tombs:   make(map[string]memTomb),
 		seen:    make(map[string]time.Time),
 	}
 }
@@ -96,39 +98,56 @@ func (m *Memory) PutAction(ctx context.Context, token string, a PendingAction) e
 	a.CreatedAt = normalizeTime(a.CreatedAt)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.actions[token]; ok {
+	_, stored := m.actions[token]
+	_, remembered := m.tombs[token]
+	if stored || remembered {
 		return fmt.Errorf("put action: %w", ErrExists)
 	}
-	m.actions[token] = memAction{action: a}
+	m.actions[token] = a
 	return nil
 }
 
 // TakeAction implements Store.
-func (m *Memory) TakeAction(ctx context.Context, token string, now time.Time) (PendingAction, error) {
+func (m *Memory) TakeAction(ctx context.Context, token string, by UserRef, now time.Time) (PendingAction, error) {
 	if err := ctx.Err(); err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
-	if err := validateKey("action token", token); err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
-	}
-	if err := validateTime("now", now, false); err != nil {
+	if err := validateTake(token, by, now); err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.actions[token]
-	switch {
-	case !ok:
-		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotFound)
-	case e.used:
-		return PendingAction{}, fmt.Errorf("take action: %w", ErrUsed)
-	case !e.action.ExpiresAt.After(now):
+	a, ok := m.actions[token]
+	if !ok {
+		tomb, ok := m.tombs[token]
+		switch {
+		case !ok:
+			return PendingAction{}, fmt.Errorf("take action: %w", ErrNotFound)
+		case tomb.used:
+			return PendingAction{}, fmt.Errorf("take action: %w", ErrUsed)
+		default:
+			return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
+		}
+	}
+	expired := !a.ExpiresAt.After(now)
+	if !expired && !SameUser(a.Owner, by) {
+		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotOwner)
+	}
+	delete(m.actions, token)
+	m.tombs[token] = memTomb{used: !expired, forgetAt: forgetAt(a.ExpiresAt)}
+	if expired {
 		return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
 	}
-	e.used = true
-	m.actions[token] = e
-	a := e.action
+	if a.Group != "" {
+		for other, o := range m.actions {
+			if o.Group == a.Group && o.Owner == a.Owner {
+				delete(m.actions, other)
+				m.tombs[other] = memTomb{used: true, forgetAt: forgetAt(o.ExpiresAt)}
+			}
+		}
+	}
 	a.Payload = cloneBytes(a.Payload)
+	a.Group = ""
 	return a, nil
 }
 
@@ -143,15 +162,24 @@ func (m *Memory) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
-	for token, e := range m.actions {
-		if !e.action.ExpiresAt.After(now) {
+	for token, a := range m.actions {
+		if !a.ExpiresAt.After(now) {
 			delete(m.actions, token)
+			if _, ok := m.tombs[token]; !ok {
+				m.tombs[token] = memTomb{forgetAt: forgetAt(a.ExpiresAt)}
+			}
 			n++
 		}
 	}
 	for key, exp := range m.seen {
 		if !exp.After(now) {
 			delete(m.seen, key)
+			n++
+		}
+	}
+	for token, tomb := range m.tombs {
+		if !tomb.forgetAt.After(now) {
+			delete(m.tombs, token)
 			n++
 		}
 	}

@@ -39,6 +39,34 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX seen_keys_expires_at ON seen_keys (expires_at);`,
+
+	// 2: action tokens keyed by the token's SHA-256, deleted when taken or expired, with a payload-free tombstone
+	// (state 'used' or 'expired') for the late second click; tokens of one group (a Confirm and its Cancel) go
+	// together. Version 1 rows may hold plaintext payloads: they are
+	// deleted (overwritten, under secure_delete); OpenSQLite truncates the WAL after migrating.
+	`DELETE FROM action_tokens;
+	DROP TABLE action_tokens;
+	CREATE TABLE action_tokens (
+		token_hash          BLOB    NOT NULL PRIMARY KEY,
+		kind                TEXT    NOT NULL,
+		payload             BLOB,
+		owner_enterprise_id TEXT    NOT NULL DEFAULT '',
+		owner_team_id       TEXT    NOT NULL,
+		owner_user_id       TEXT    NOT NULL,
+		channel_id          TEXT    NOT NULL DEFAULT '',
+		created_at          INTEGER,
+		expires_at          INTEGER NOT NULL,
+		group_hash          BLOB
+	);
+	CREATE INDEX action_tokens_expires_at ON action_tokens (expires_at);
+	CREATE INDEX action_tokens_group ON action_tokens (group_hash) WHERE group_hash IS NOT NULL;
+	CREATE TABLE action_tombstones (
+		token_hash BLOB    NOT NULL PRIMARY KEY,
+		state      TEXT    NOT NULL CHECK (state IN ('used', 'expired')),
+		at         INTEGER NOT NULL,
+		forget_at  INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX action_tombstones_forget_at ON action_tombstones (forget_at);`,
 }
 
 // migrate brings db to the latest schema version. It runs in one IMMEDIATE transaction, so two processes opening

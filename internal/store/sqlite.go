@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -21,6 +22,9 @@ const busyTimeout = 5 * time.Second
 type SQLite struct {
 	db   *sql.DB
 	path string
+	// taken is set when TakeAction deleted a row since the last WAL truncation: its old page may still be in a
+	// WAL frame, so the next purge truncates even if it deletes nothing itself.
+	taken atomic.Bool
 }
 
 var _ Store = (*SQLite)(nil)
@@ -53,11 +57,19 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// A migration may have deleted rows written by an older version (plaintext action payloads): leave no copy
+	// of them in the WAL.
+	if err := s.truncateWAL(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 
 func sqliteDSN(path string) (string, error) {
-	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate",
+	// secure_delete overwrites deleted content, so a taken action's sealed payload is gone from the file, not
+	// just unlinked.
+	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_txlock=immediate",
 		busyTimeout.Milliseconds())
 	if path == ":memory:" {
 		return "file::memory:?" + params, nil
@@ -165,13 +177,21 @@ func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) e
 	if err := validateAction(token, a); err != nil {
 		return fmt.Errorf("put action: %w", err)
 	}
-	res, err := s.db.ExecContext(ctx, `
-		INSERT INTO action_tokens (token, kind, payload, owner_enterprise_id, owner_team_id, owner_user_id,
-			channel_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (token) DO NOTHING`,
-		token, a.Kind, cloneBytes(a.Payload), a.Owner.EnterpriseID, a.Owner.TeamID, a.Owner.UserID,
-		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano())
+	h := tokenHash(token)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("put action: %w", err)
+	}
+	defer tx.Rollback()
+	// A remembered token (taken or expired) is never stored again: that would revive a used button.
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO action_tokens (token_hash, kind, payload, owner_enterprise_id, owner_team_id, owner_user_id,
+			channel_id, created_at, expires_at, group_hash)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM action_tombstones WHERE token_hash = ?)
+		ON CONFLICT (token_hash) DO NOTHING`,
+		h, a.Kind, cloneBytes(a.Payload), a.Owner.EnterpriseID, a.Owner.TeamID, a.Owner.UserID,
+		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano(), groupHash(a.Owner, a.Group), h)
 	if err != nil {
 		return fmt.Errorf("put action: %w", err)
 	}
@@ -180,54 +200,94 @@ func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) e
 	} else if n == 0 {
 		return fmt.Errorf("put action: %w", ErrExists)
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("put action: %w", err)
+	}
 	return nil
 }
 
-// TakeAction implements Store. One UPDATE both claims the token and returns it, so concurrent takers (in this
-// process or another sharing the file) cannot both win.
-func (s *SQLite) TakeAction(ctx context.Context, token string, now time.Time) (PendingAction, error) {
-	if err := validateKey("action token", token); err != nil {
+// TakeAction implements Store. It reads, checks and deletes in one IMMEDIATE transaction, so concurrent takers (in
+// this process or another sharing the file) cannot both win, and a refused stranger leaves the row as it was.
+func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now time.Time) (PendingAction, error) {
+	if err := validateTake(token, by, now); err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
-	if err := validateTime("now", now, false); err != nil {
+	h := tokenHash(token)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
-	nowNanos := now.UnixNano()
+	defer tx.Rollback()
 	var (
 		a                    PendingAction
 		createdAt, expiresAt sql.NullInt64
+		group                []byte
 	)
-	err := s.db.QueryRowContext(ctx, `
-		UPDATE action_tokens SET used_at = ?
-		WHERE token = ? AND used_at IS NULL AND expires_at > ?
-		RETURNING kind, payload, owner_enterprise_id, owner_team_id, owner_user_id, channel_id, created_at, expires_at`,
-		nowNanos, token, nowNanos).Scan(&a.Kind, &a.Payload, &a.Owner.EnterpriseID, &a.Owner.TeamID, &a.Owner.UserID,
-		&a.ChannelID, &createdAt, &expiresAt)
-	if err == nil {
-		a.Payload = cloneBytes(a.Payload)
-		a.CreatedAt = fromNanos(createdAt)
-		a.ExpiresAt = fromNanos(expiresAt)
-		return a, nil
+	err = tx.QueryRowContext(ctx, `
+		SELECT kind, payload, owner_enterprise_id, owner_team_id, owner_user_id, channel_id, created_at, expires_at,
+			group_hash
+		FROM action_tokens WHERE token_hash = ?`, h).Scan(&a.Kind, &a.Payload, &a.Owner.EnterpriseID,
+		&a.Owner.TeamID, &a.Owner.UserID, &a.ChannelID, &createdAt, &expiresAt, &group)
+	if errors.Is(err, sql.ErrNoRows) {
+		var state string
+		err = tx.QueryRowContext(ctx, `SELECT state FROM action_tombstones WHERE token_hash = ?`, h).Scan(&state)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return PendingAction{}, fmt.Errorf("take action: %w", ErrNotFound)
+		case err != nil:
+			return PendingAction{}, fmt.Errorf("take action: %w", err)
+		case state == "used":
+			return PendingAction{}, fmt.Errorf("take action: %w", ErrUsed)
+		default:
+			return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
+		}
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
-	// Not claimed: say why. A token only moves from unused to used (or is purged), so this answer is stable.
-	var usedAt sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT used_at FROM action_tokens WHERE token = ?`, token).Scan(&usedAt)
+	a.Payload = cloneBytes(a.Payload)
+	a.CreatedAt = fromNanos(createdAt)
+	a.ExpiresAt = fromNanos(expiresAt)
+	state := "used"
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotFound)
-	case err != nil:
+	case !a.ExpiresAt.After(now):
+		state = "expired"
+	case !SameUser(a.Owner, by):
+		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotOwner)
+	}
+	if state == "used" && len(group) > 0 {
+		// The rest of the group (the Cancel of a Confirm, say) is answered: spend it too.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO action_tombstones (token_hash, state, at, forget_at)
+			SELECT token_hash, 'used', ?, CASE WHEN expires_at > ? THEN ? ELSE expires_at + ? END
+			FROM action_tokens WHERE group_hash = ? AND token_hash != ?
+			ON CONFLICT (token_hash) DO NOTHING`,
+			now.UnixNano(), maxTime.Add(-TombstoneTTL).UnixNano(), maxTime.UnixNano(), int64(TombstoneTTL), group, h); err != nil {
+			return PendingAction{}, fmt.Errorf("take action: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM action_tokens WHERE group_hash = ? AND token_hash != ?`, group, h); err != nil {
+			return PendingAction{}, fmt.Errorf("take action: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM action_tokens WHERE token_hash = ?`, h); err != nil {
 		return PendingAction{}, fmt.Errorf("take action: %w", err)
-	case usedAt.Valid:
-		return PendingAction{}, fmt.Errorf("take action: %w", ErrUsed)
-	default:
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO action_tombstones (token_hash, state, at, forget_at) VALUES (?, ?, ?, ?)`,
+		h, state, now.UnixNano(), forgetAt(a.ExpiresAt).UnixNano()); err != nil {
+		return PendingAction{}, fmt.Errorf("take action: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return PendingAction{}, fmt.Errorf("take action: %w", err)
+	}
+	s.taken.Store(true)
+	if state == "expired" {
 		return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
 	}
+	return a, nil
 }
 
-// PurgeExpired implements Store.
+// PurgeExpired implements Store. Afterwards it truncates the WAL, so that pages of deleted rows do not linger in
+// old WAL frames (the main file's pages are overwritten by secure_delete).
 func (s *SQLite) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	if err := validateTime("now", now, false); err != nil {
 		return 0, fmt.Errorf("purge expired: %w", err)
@@ -237,25 +297,54 @@ func (s *SQLite) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("purge expired: %w", err)
 	}
 	defer tx.Rollback()
+	n := now.UnixNano()
+	limit := maxTime.Add(-TombstoneTTL).UnixNano()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO action_tombstones (token_hash, state, at, forget_at)
+		SELECT token_hash, 'expired', ?, CASE WHEN expires_at > ? THEN ? ELSE expires_at + ? END
+		FROM action_tokens WHERE expires_at <= ?
+		ON CONFLICT (token_hash) DO NOTHING`,
+		n, limit, maxTime.UnixNano(), int64(TombstoneTTL), n); err != nil {
+		return 0, fmt.Errorf("purge expired: %w", err)
+	}
 	total := 0
 	for _, q := range []string{
 		`DELETE FROM action_tokens WHERE expires_at <= ?`,
 		`DELETE FROM seen_keys WHERE expires_at <= ?`,
+		`DELETE FROM action_tombstones WHERE forget_at <= ?`,
 	} {
-		res, err := tx.ExecContext(ctx, q, now.UnixNano())
+		res, err := tx.ExecContext(ctx, q, n)
 		if err != nil {
 			return 0, fmt.Errorf("purge expired: %w", err)
 		}
-		n, err := res.RowsAffected()
+		c, err := res.RowsAffected()
 		if err != nil {
 			return 0, fmt.Errorf("purge expired: %w", err)
 		}
-		total += int(n)
+		total += int(c)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("purge expired: %w", err)
 	}
+	if s.taken.Swap(false) || total > 0 {
+		if err := s.truncateWAL(ctx); err != nil {
+			return total, fmt.Errorf("purge expired: %w", err)
+		}
+	}
 	return total, nil
+}
+
+// truncateWAL checkpoints the WAL into the database and truncates it to zero bytes. If another process is
+// reading, SQLite checkpoints what it can and the next purge finishes the job.
+func (s *SQLite) truncateWAL(ctx context.Context) error {
+	if s.path == ":memory:" {
+		return nil
+	}
+	var busy, logFrames, checkpointed int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint WAL: %w", err)
+	}
+	return nil
 }
 
 // SeenOnce implements Store. The upsert only rewrites a row whose window has ended, so the number of changed rows

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +41,7 @@ func TestSQLitePersistsAcrossReopen(t *testing.T) {
 	}
 	mustPutAction(t, s, "used", sampleAction())
 	mustPutAction(t, s, "pending", sampleAction())
-	if _, err := s.TakeAction(ctx, "used", t0); err != nil {
+	if _, err := s.TakeAction(ctx, "used", alice, t0); err != nil {
 		t.Fatal(err)
 	}
 	if first, err := s.SeenOnce(ctx, "evt", time.Hour, t0); err != nil || !first {
@@ -54,10 +57,10 @@ func TestSQLitePersistsAcrossReopen(t *testing.T) {
 	if err != nil || string(sealed) != "sealed-bytes" || got != meta {
 		t.Errorf("after reopen: %q %+v %v, want %+v", sealed, got, err, meta)
 	}
-	if _, err := s.TakeAction(ctx, "used", t0); !errors.Is(err, ErrUsed) {
+	if _, err := s.TakeAction(ctx, "used", alice, t0); !errors.Is(err, ErrUsed) {
 		t.Errorf("used token after reopen: %v, want ErrUsed", err)
 	}
-	if a, err := s.TakeAction(ctx, "pending", t0); err != nil || a.Kind != sampleAction().Kind {
+	if a, err := s.TakeAction(ctx, "pending", alice, t0); err != nil || a.Kind != sampleAction().Kind {
 		t.Errorf("pending token after reopen: %+v %v", a, err)
 	}
 	if first, err := s.SeenOnce(ctx, "evt", time.Hour, t0.Add(time.Minute)); err != nil || first {
@@ -186,7 +189,7 @@ func TestSQLiteSharedFileSingleWinner(t *testing.T) {
 		for i := range racers {
 			next <- handles[i%2]
 		}
-		results := race(func() error { _, err := (<-next).TakeAction(context.Background(), tok, t0); return err })
+		results := race(func() error { _, err := (<-next).TakeAction(context.Background(), tok, alice, t0); return err })
 		wins := 0
 		for _, err := range results {
 			switch {
@@ -223,6 +226,129 @@ func TestSQLiteSharedFileSingleWinner(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("round %d: %d first sightings across two handles, want exactly 1", round, n)
+		}
+	}
+}
+
+func TestSQLiteSecureDelete(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "pmops.db"))
+	defer s.Close()
+	var on int
+	if err := s.db.QueryRowContext(t.Context(), `PRAGMA secure_delete`).Scan(&on); err != nil || on != 1 {
+		t.Errorf("secure_delete = %d (%v), want 1", on, err)
+	}
+}
+
+// TestSQLiteTakenPayloadLeavesNoTrace stores recognisable payloads, takes one, lets the others expire and purges:
+// no byte of any payload, and no token, is left in the database, its WAL or its shared-memory file.
+func TestSQLiteTakenPayloadLeavesNoTrace(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "pmops.db")
+	s := openSQLite(t, path)
+	defer s.Close()
+	payload := func(i int) []byte { return []byte(strings.Repeat("CANARY-PAYLOAD-"+string(rune('A'+i))+"-", 20)) }
+	for i := range 3 {
+		a := sampleAction()
+		a.Payload = payload(i)
+		mustPutAction(t, s, "TOKEN-CANARY-"+string(rune('A'+i)), a)
+	}
+	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-A", alice, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-B", alice, sampleAction().ExpiresAt); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired take: %v", err)
+	}
+	if _, err := s.PurgeExpired(ctx, sampleAction().ExpiresAt.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-A", alice, t0); !errors.Is(err, ErrUsed) {
+		t.Errorf("double click after purge: %v, want ErrUsed", err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(path + suffix)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, needle := range []string{"CANARY-PAYLOAD", "TOKEN-CANARY"} {
+			if strings.Contains(string(b), needle) {
+				t.Errorf("%s still holds %q", filepath.Base(path+suffix), needle)
+			}
+		}
+	}
+}
+
+// TestSQLiteMigrationDropsPlaintextPayloads opens a version-1 database whose action rows hold plaintext: after the
+// upgrade to version 2 none of it is left in any file.
+func TestSQLiteMigrationDropsPlaintextPayloads(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "pmops.db")
+	dsn, err := sqliteDSN(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", strings.Replace(dsn, "&_pragma=secure_delete(1)", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY);
+		INSERT INTO schema_version VALUES (1);`+migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := db.ExecContext(ctx, `INSERT INTO action_tokens (token, kind, payload, owner_team_id, owner_user_id, expires_at)
+			VALUES (?, 'env.set', ?, 'T1', 'U1', 1)`, fmt.Sprintf("tok-%d", i), `{"clientSecret":"PLAINTEXT-CANARY-`+strconv.Itoa(i)+`"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := openSQLite(t, path)
+	if v, err := schemaVersion(ctx, s.db); err != nil || v != len(migrations) {
+		t.Fatalf("schema version %d (%v)", v, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(path + suffix)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "PLAINTEXT-CANARY") {
+			t.Errorf("%s still holds a version-1 plaintext payload", filepath.Base(path+suffix))
+		}
+	}
+}
+
+// TestSQLitePurgeTruncatesAfterTakes: a purge that deletes nothing itself still clears the WAL of rows taken since
+// the last one.
+func TestSQLitePurgeTruncatesAfterTakes(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "pmops.db")
+	s := openSQLite(t, path)
+	defer s.Close()
+	a := sampleAction()
+	a.Payload = []byte(strings.Repeat("TAKEN-PAYLOAD-", 30))
+	mustPutAction(t, s, "tok", a)
+	if _, err := s.TakeAction(ctx, "tok", alice, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeExpired(ctx, t0); err != nil || n != 0 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "TAKEN-PAYLOAD") {
+			t.Errorf("%s still holds the taken payload", filepath.Base(path+suffix))
 		}
 	}
 }

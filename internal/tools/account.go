@@ -23,6 +23,8 @@ type Account struct {
 	APICalls *Usage `json:"api_calls,omitempty"`
 	// Rate is the live budget of this key as the rate gate sees it (costs no API call).
 	Rate *RateBudget `json:"rate,omitempty"`
+	// Quota is set when the monthly quota is spent; the answer then comes from the rate gate alone.
+	Quota *QuotaSpent `json:"quota_spent,omitempty"`
 }
 
 // Usage is a monthly counter.
@@ -45,6 +47,9 @@ type RateBudget struct {
 }
 
 func (a Account) Text() string {
+	if a.Quota != nil {
+		return a.quotaText()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (@%s, user %d)", a.FullName, a.Username, a.UserID)
 	if a.TeamName != "" {
@@ -86,7 +91,8 @@ func accountTools() []*Tool {
 			Title:   "Account and API budget",
 			Toolset: ToolsetAccount,
 			Description: "Show the user and team the API key belongs to, this month's API calls against the quota, and the " +
-				"live rate budget. Use it to check who you act as, or why calls are slow or refused.",
+				"live rate budget. Use it to check who you act as, or why calls are slow or refused. Once the monthly quota " +
+				"is spent it still answers, from the rate gate, with quota_spent set.",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getAccount),
 	}
@@ -95,6 +101,9 @@ func accountTools() []*Tool {
 func getAccount(ctx context.Context, env *Env, _ getAccountArgs) (Account, error) {
 	me, err := env.Client.GetMe(ctx)
 	if err != nil {
+		if a, ok := quotaSpentAccount(env, err, time.Now()); ok {
+			return a, nil
+		}
 		return Account{}, fmt.Errorf("get account: %w", err)
 	}
 	a := Account{
@@ -104,18 +113,6 @@ func getAccount(ctx context.Context, env *Env, _ getAccountArgs) (Account, error
 	if op, ok := me.Operation(api.OperationAPIUsage); ok {
 		a.APICalls = &Usage{Limit: op.Limit, Used: op.Usage, Overage: op.Overage}
 	}
-	if env.Budget != nil {
-		s := env.Budget()
-		a.Rate = &RateBudget{
-			Limit: s.Limit, Remaining: s.Remaining, WindowSeconds: int(s.Window / time.Second),
-			Queued: s.QueuedInteractive + s.QueuedBackground, QuotaExhausted: s.QuotaExhausted, Count429: s.Count429,
-		}
-		if !s.ResetAt.IsZero() {
-			a.Rate.ResetAt = s.ResetAt.UTC().Format("15:04:05 UTC")
-		}
-		if s.MonthRemaining >= 0 {
-			a.Rate.MonthRemaining = s.MonthRemaining
-		}
-	}
+	a.Rate = gateBudget(env)
 	return a, nil
 }

@@ -291,7 +291,6 @@ func TestUpstreamFailures(t *testing.T) {
 	}{
 		{"5xx", emulator.Options{}, &emulator.Fault{Kind: emulator.FaultServerError, Route: "GET /me"}, KindUpstream, "retry"},
 		{"503 legacy body", emulator.Options{}, &emulator.Fault{Kind: emulator.FaultUnavailable, Route: "GET /me"}, KindUpstream, "retry"},
-		{"quota exhausted", emulator.Options{MonthlyQuota: 5, MonthlyUsageStart: 5}, nil, KindQuota, "monthly"},
 		{"invalid key", emulator.Options{Keys: []emulator.User{}}, nil, KindUnauthorized, "API key"},
 	}
 	for _, tc := range tests {

@@ -9,6 +9,7 @@ package vault
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -62,6 +63,17 @@ func New(masterKey []byte) (*Vault, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	return &Vault{aead: aead}, nil
+}
+
+// NewEphemeral returns a Vault under a random key that lives only in this process: what it seals cannot be opened
+// after a restart. It suits short-lived secrets (pending confirmations) when no PMOPS_SECRET_KEY is configured.
+func NewEphemeral() (*Vault, error) {
+	key := make([]byte, KeySize)
+	defer clear(key)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("vault: ephemeral key: %w", err)
+	}
+	return New(key)
 }
 
 // FromEnv builds a Vault from the value of PMOPS_SECRET_KEY: 32 bytes encoded as base64 (standard or URL alphabet,

@@ -322,3 +322,26 @@ func FuzzFromEnv(f *testing.F) {
 		}
 	})
 }
+
+func TestEphemeralVaultsDoNotShareKeys(t *testing.T) {
+	a, err := NewEphemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewEphemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := AssociatedData("action", "tok")
+	sealed, err := a.Seal([]byte("payload"), ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Open(sealed, ad); err != nil || string(got) != "payload" {
+		t.Fatalf("same process: %q %v", got, err)
+	}
+	// Another process (another ephemeral key) cannot open it.
+	if _, err := b.Open(sealed, ad); !errors.Is(err, ErrOpen) {
+		t.Fatalf("other key: %v, want ErrOpen", err)
+	}
+}
