@@ -160,8 +160,13 @@ func (b *Backend) evictOldest() {
 	delete(b.clients, oldest)
 }
 
-// Close stops the demo emulator.
+// Close stops collection runs still going and the demo emulator.
 func (b *Backend) Close() {
+	if b.colRuns != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b.colRuns.Close(ctx)
+		cancel()
+	}
 	if b.emuSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

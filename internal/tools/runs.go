@@ -209,6 +209,9 @@ func runTools() []*Tool {
 // can be read later. Each run belongs to the API client (the key) that started it.
 type CollectionRuns struct {
 	runner *newman.Runner
+	// base is the parent of every run: Close cancels it, so no Newman outlives the process that started it.
+	base   context.Context
+	stop   context.CancelFunc
 	mu     sync.Mutex
 	runs   map[string]*runEntry
 	order  []string
@@ -237,7 +240,26 @@ func (e *runEntry) update(fn func(*CollectionRun)) {
 
 // NewCollectionRuns serves runs through runner, remembering the latest 64.
 func NewCollectionRuns(runner *newman.Runner) *CollectionRuns {
-	return &CollectionRuns{runner: runner, runs: map[string]*runEntry{}, keep: 64}
+	base, stop := context.WithCancel(context.Background())
+	return &CollectionRuns{runner: runner, base: base, stop: stop, runs: map[string]*runEntry{}, keep: 64}
+}
+
+// Close stops every run still going (killing its Newman process group) and waits for them, up to ctx.
+func (c *CollectionRuns) Close(ctx context.Context) {
+	c.stop()
+	c.mu.Lock()
+	var pending []*runEntry
+	for _, e := range c.runs {
+		pending = append(pending, e)
+	}
+	c.mu.Unlock()
+	for _, e := range pending {
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Runner is the Newman runner in use.
@@ -307,7 +329,8 @@ func runCollection(ctx context.Context, env *Env, args runCollectionArgs) (Colle
 	if err != nil {
 		return CollectionRun{}, err
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// The run outlives this call when async; its life is bounded by its timeout and by runs.Close.
+	runCtx, cancel := context.WithCancel(runs.base)
 	e := &runEntry{owner: env.Client, cancel: cancel, done: make(chan struct{}),
 		state: CollectionRun{Run: newRunID(), Collection: p.collection, Environment: p.environment, Status: RunQueued, Failures: []RequestFailure{}}}
 	runs.add(e)

@@ -372,3 +372,22 @@ func TestMaskText(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectionRunsCloseStopsRuns: a server shutting down stops its async runs instead of leaving Newman behind.
+func TestCollectionRunsCloseStopsRuns(t *testing.T) {
+	f := newRunFixture(t, 1)
+	col := f.addCollection(t, f.ws, "Close", nil, req{name: "blocks", method: "GET", path: "/block"})
+	envUID := f.addEnvironment(t, f.ws, "Close Env")
+	r := f.run(t, map[string]any{"collection": col, "environment": envUID, "async": true})
+	<-f.blockSeen
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f.env.CollectionRuns.Close(ctx)
+	e, ok := f.env.CollectionRuns.get(r.Run, f.env.Client)
+	if !ok {
+		t.Fatal("run forgotten")
+	}
+	if s := e.snapshot(); s.Status != RunCancelled {
+		t.Errorf("after Close: %s", s.Text())
+	}
+}
