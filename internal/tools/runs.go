@@ -210,12 +210,12 @@ func runTools() []*Tool {
 type CollectionRuns struct {
 	runner *newman.Runner
 	// base is the parent of every run: Close cancels it, so no Newman outlives the process that started it.
-	base   context.Context
-	stop   context.CancelFunc
-	mu     sync.Mutex
-	runs   map[string]*runEntry
-	order  []string
-	keep   int
+	base  context.Context
+	stop  context.CancelFunc
+	mu    sync.Mutex
+	runs  map[string]*runEntry
+	order []string
+	keep  int
 }
 
 type runEntry struct {
