@@ -99,7 +99,10 @@ func (b *Backend) startEmulator() error {
 	if err != nil {
 		return fmt.Errorf("start demo emulator: %w", err)
 	}
-	b.emu = emulator.New(emulator.Options{Seed: emulator.SeedDemo, Logger: b.cfg.Logger.With("component", "emulator")})
+	// PublicURL: the demo's mock servers answer on this listener and the staging environment points at the
+	// Payments API mock, so collection runs work offline.
+	b.emu = emulator.New(emulator.Options{Seed: emulator.SeedDemo, PublicURL: "http://" + ln.Addr().String(),
+		Logger: b.cfg.Logger.With("component", "emulator")})
 	b.emuSrv = &http.Server{Handler: b.emu, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.emuSrv.Serve(ln) }()
 	b.cfg.BaseURL = "http://" + ln.Addr().String()
