@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"os"
 	"path/filepath"
@@ -141,5 +142,31 @@ func TestNewmanFlags(t *testing.T) {
 	if code := run([]string{"-demo", "call", "run_collection", "collection=Orders API"}, strings.NewReader(""), &out, &errOut); code != 2 ||
 		!strings.Contains(errOut.String(), "npm install -g newman@") {
 		t.Errorf("run without Newman: exit %d, %q", code, errOut.String())
+	}
+}
+
+// TestDemoRunShowsOneFailure runs the demo Payments API against the emulator's mock with real Newman, offline:
+// exactly one assertion fails, so the call exits 1.
+func TestDemoRunShowsOneFailure(t *testing.T) {
+	t.Setenv("POSTMAN_API_KEY", "")
+	t.Setenv("POSTMAN_API_BASE_URL", "")
+	t.Setenv("POSTMAN_API_REGION", "")
+	nm := newmantest.Path(t)
+	var out, errOut bytes.Buffer
+	code := run([]string{"-demo", "-newman", nm, "-json", "call", "run_collection", "collection=Payments API", "environment=staging"},
+		strings.NewReader(""), &out, &errOut)
+	var res struct {
+		Status string
+		Totals struct {
+			Requests         int `json:"requests"`
+			FailedAssertions int `json:"failed_assertions"`
+		}
+		Failures []struct{ Request string }
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("exit %d, output not JSON: %v\n%s\n%s", code, err, out.String(), errOut.String())
+	}
+	if code != 1 || res.Status != "failed" || res.Totals.FailedAssertions != 1 || len(res.Failures) != 1 || res.Totals.Requests == 0 {
+		t.Errorf("exit %d, %+v", code, res)
 	}
 }

@@ -391,3 +391,27 @@ func TestCollectionRunsCloseStopsRuns(t *testing.T) {
 		t.Errorf("after Close: %s", s.Text())
 	}
 }
+
+// TestRunCollectionUsesWorkspaceGlobals: with a workspace, its globals reach the run (and secret ones are masked).
+func TestRunCollectionUsesWorkspaceGlobals(t *testing.T) {
+	f := newRunFixture(t, 2)
+	const token = "gl0bal-secret-token-42"
+	if _, err := f.env.Client.ReplaceGlobalVariables(context.Background(), f.ws, []api.GlobalVariable{
+		{Key: "gpath", Value: "/ok/from-globals", Enabled: true, Type: "default"},
+		{Key: "token", Value: token, Enabled: true, Type: "secret"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	col := f.addCollection(t, f.ws, "Globals", nil, req{name: "g", method: "GET", path: "{{gpath}}?token={{token}}",
+		tests: []string{"pm.test('path from globals', () => pm.expect(pm.request.url.getPath()).to.eql('/ok/from-globals'));",
+			"pm.test('shows the token', () => pm.expect(pm.request.url.toString()).to.eql('nope'));"}})
+	envUID := f.addEnvironment(t, f.ws, "Globals Env")
+	r := f.run(t, map[string]any{"collection": col, "environment": envUID, "workspace": f.ws})
+	if r.Totals == nil || r.Totals.Assertions != 2 || r.Totals.FailedAssertions != 1 {
+		t.Fatalf("globals not used: %s", r.Text())
+	}
+	b, _ := json.Marshal(r)
+	if strings.Contains(r.Text()+string(b), token) {
+		t.Errorf("the secret global leaked:\n%s", r.Text())
+	}
+}
