@@ -130,21 +130,26 @@ func run() error {
 		{"peer runCollection", mcpproc.Spec{Name: "peer", Command: []string{"node", *peerJS, "--quiet"}, Env: env, Dir: dir},
 			"runCollection", map[string]any{"collectionId": colUID, "environmentId": envUID}},
 	}
+	colFile, envFile, files, err := exportFiles(ctx, dir, emu.URL, colUID, envUID)
+	if err != nil {
+		return err
+	}
+	// Subjects take turns within each repetition, so a busy machine slows them alike.
 	results := map[string][]sample{}
-	for _, s := range subjects {
-		for range *reps {
+	for range *reps {
+		for _, s := range subjects {
 			smp, err := measureCall(ctx, s.spec, s.tool, s.args, proxy)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
 			results[s.name] = append(results[s.name], smp)
 		}
+		smp, err := measureDirect(ctx, colFile, envFile, *newmanPath)
+		if err != nil {
+			return err
+		}
+		results["newman run (same files)"] = append(results["newman run (same files)"], smp)
 	}
-	direct, files, err := measureDirect(ctx, dir, emu.URL, colUID, envUID, *newmanPath, *reps)
-	if err != nil {
-		return err
-	}
-	results["newman run (same files)"] = direct
 	report(os.Stdout, *n, *reps, results, files)
 	return nil
 }
@@ -255,50 +260,50 @@ func sampleRSS(pid int) func() int64 {
 	}
 }
 
-// measureDirect exports the collection and environment as pmops hands them to Newman and runs `newman run` on
-// them, the baseline of pmops's overhead.
-func measureDirect(ctx context.Context, dir, base, colUID, envUID, newmanPath string, reps int) ([]sample, string, error) {
+// exportFiles writes the collection and environment as pmops hands them to Newman, for the baseline.
+func exportFiles(ctx context.Context, dir, base, colUID, envUID string) (string, string, string, error) {
 	c, err := api.New(api.Config{APIKey: emulator.DemoKey, BaseURL: base})
 	if err != nil {
-		return nil, "", err
+		return "", "", "", err
 	}
 	col, err := c.GetCollection(ctx, colUID, api.GetCollectionOptions{})
 	if err != nil {
-		return nil, "", err
+		return "", "", "", err
 	}
 	e, err := c.GetEnvironment(ctx, envUID)
 	if err != nil {
-		return nil, "", err
+		return "", "", "", err
 	}
 	colFile, envFile := filepath.Join(dir, "collection.json"), filepath.Join(dir, "environment.json")
 	cb, _ := json.Marshal(col)
 	eb, _ := json.Marshal(map[string]any{"name": e.Name, "values": e.Values})
 	if err := os.WriteFile(colFile, cb, 0o600); err != nil {
-		return nil, "", err
+		return "", "", "", err
 	}
 	if err := os.WriteFile(envFile, eb, 0o600); err != nil {
-		return nil, "", err
+		return "", "", "", err
 	}
-	var out []sample
-	for range reps {
-		cmd := exec.CommandContext(ctx, "node", newmanPath, "run", colFile, "-e", envFile, "--reporters", "cli", "--color", "off")
-		var stdout strings.Builder
-		cmd.Stdout = &stdout
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			return nil, "", err
-		}
-		stop := sampleRSS(cmd.Process.Pid)
-		err := cmd.Wait()
-		wall := time.Since(start)
-		rss := stop()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			return nil, "", err
-		}
-		out = append(out, sample{wall: wall, bytes: stdout.Len(), textLen: stdout.Len(), rss: rss, leaks: strings.Contains(stdout.String(), benchSecret)})
+	return colFile, envFile, fmt.Sprintf("`node newman.js run collection.json -e environment.json --reporters cli` (%d + %d bytes)", len(cb), len(eb)), nil
+}
+
+// measureDirect runs `newman run` on the exported files: the baseline of pmops's overhead.
+func measureDirect(ctx context.Context, colFile, envFile, newmanPath string) (sample, error) {
+	cmd := exec.CommandContext(ctx, "node", newmanPath, "run", colFile, "-e", envFile, "--reporters", "cli", "--color", "off")
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sample{}, err
 	}
-	return out, fmt.Sprintf("`node newman.js run collection.json -e environment.json --reporters cli` (%d + %d bytes)", len(cb), len(eb)), nil
+	stop := sampleRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	wall := time.Since(start)
+	rss := stop()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return sample{}, err
+	}
+	return sample{wall: wall, bytes: stdout.Len(), textLen: stdout.Len(), rss: rss, leaks: strings.Contains(stdout.String(), benchSecret)}, nil
 }
 
 func report(w *os.File, n, reps int, results map[string][]sample, files string) {
