@@ -14,9 +14,11 @@ function clip(s) {
 
 let out = [];
 let writing = false;
+let finished = false; // set at the first done event
 function emit(obj) {
   out.push(JSON.stringify(obj) + '\n');
   flush();
+  if (finished) armExit();
 }
 function flush(cb) {
   if (writing) { if (cb) setTimeout(() => flush(cb), 5); return; }
@@ -110,9 +112,17 @@ run.on('assertion', (err, o) => {
 
 run.on('script', (err, o) => {
   if (!err) return;
+  const ref = o.cursor && o.cursor.ref || '';
+  const open = current.has(ref);
   const s = stateOf(o.cursor, o.item);
   const where = o.event && o.event.listen === 'prerequest' ? 'pre-request script' : 'test script';
   s.errors.push(clip(where + ': ' + (err.name ? err.name + ': ' : '') + (err.message || err)));
+  // A script timeout is reported after its item ended, even after 'done': send it at once; the Go side merges
+  // it into the item with the same ref.
+  if (finished || !open) {
+    current.delete(ref);
+    emit(s);
+  }
 });
 
 run.on('item', (err, o) => {
@@ -136,6 +146,16 @@ run.on('done', (err, summary) => {
   if (runErr) done.error = clip(runErr.message || runErr);
   // Items still open were interrupted (bail, timeout): report what is known of them.
   for (const s of current.values()) emit(s);
+  current.clear();
   emit(done);
-  finish(0);
+  finished = true;
+  armExit();
 });
+
+// After a script timeout the runtime reports 'item' and 'done' again with the final numbers (the Go side keeps
+// the last 'done'), so the driver exits once events have stopped for a moment after the first 'done'.
+let exitTimer = null;
+function armExit() {
+  if (exitTimer) clearTimeout(exitTimer);
+  exitTimer = setTimeout(() => finish(0), 250);
+}
