@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/newman/newmantest"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -79,7 +80,11 @@ func callTool(t *testing.T, tool string, args map[string]any) (toolCallResult, r
 		argv = append(argv, "--tool-arg", k+"="+string(v))
 	}
 	// Calls reach every toolset, not only the default ones tools/list is checked against.
-	res := inspectEnv(t, []string{"PMOPS_TOOLSETS=all"}, argv...)
+	env := []string{"PMOPS_TOOLSETS=all"}
+	if nm := newmantest.Find(); nm != "" {
+		env = append(env, "PMOPS_NEWMAN="+nm)
+	}
+	res := inspectEnv(t, env, argv...)
 	if res.exitCode != 0 {
 		t.Fatalf("inspector tools/call %s exited %d\nstdout:\n%s\nstderr:\n%s", tool, res.exitCode, tail(res.stdout), tail(res.stderr))
 	}
@@ -216,6 +221,13 @@ func TestInspectorToolCalls(t *testing.T) {
 		}},
 		{"mocks", "list_mocks", nil, func(t *testing.T, sc map[string]any, text string) {
 			requireItemNamed(t, sc, "Payments API mock")
+		}},
+		// Real Newman, offline: the demo staging environment points the Payments API at the emulator's mock.
+		{"runs", "run_collection", map[string]any{"collection": "Payments API", "environment": "staging"}, func(t *testing.T, sc map[string]any, text string) {
+			totals, _ := sc["totals"].(map[string]any)
+			if sc["status"] != "failed" || totals["failed_assertions"] != float64(1) {
+				t.Errorf("want exactly one failing assertion; got %v %v\n%s", sc["status"], totals, text)
+			}
 		}},
 	}
 	covered := map[string]bool{}
