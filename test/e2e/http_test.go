@@ -75,7 +75,8 @@ func startEmulator(t *testing.T, flags ...string) string {
 func TestConformanceSuite(t *testing.T) {
 	t.Parallel()
 	conformance := npmTool(t, "CONFORMANCE")
-	_, url := startMCPHTTP(t, cleanEnv(), "-demo")
+	// Every toolset, so the monitor triage prompt (which follows its tools) is offered for prompts-list.
+	_, url := startMCPHTTP(t, cleanEnv(), "-demo", "-toolsets", "all")
 	outDir := t.TempDir()
 	res := runCommand(t, 90*time.Second, t.TempDir(), cleanEnv(), conformance, "server", "--url", url, "-o", outDir)
 
