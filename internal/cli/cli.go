@@ -29,7 +29,7 @@ func ParseArgs(words []string) (json.RawMessage, error) {
 		k, v, ok := strings.Cut(w, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || k == "@" {
-			return nil, fmt.Errorf("argument %q is not key=value", w)
+			return nil, fmt.Errorf("argument %s is not key=value", tools.EchoQ(w))
 		}
 		if name, isFile := strings.CutSuffix(k, "@"); isFile {
 			val, err := fileValue(v)
@@ -95,7 +95,7 @@ type Options struct {
 func Call(ctx context.Context, env *tools.Env, name string, words []string, out io.Writer, opts Options) (tools.Result, error) {
 	t, ok := tools.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("unknown tool %q; `tools` lists them", name)
+		return nil, fmt.Errorf("unknown tool %s; `tools` lists them", tools.EchoQ(name))
 	}
 	if opts.JUnit != "" && !tools.ReportsVerdict(name) {
 		return nil, fmt.Errorf("-junit applies to the tools that run tests (run_collection, get_collection_run, run_monitor), not %s", name)
