@@ -260,8 +260,9 @@ type driverOptions struct {
 	WorkingDir     string   `json:"workingDir"`
 }
 
-// graceAfterTimeout is how long past its own overall timeout Newman gets to report before it is killed.
-const graceAfterTimeout = 10 * time.Second
+// graceAfterTimeout is how long past its own overall timeout Newman gets to report before it is killed; Node
+// and Newman take seconds to start on a busy machine, and Newman's clock starts only then.
+const graceAfterTimeout = 30 * time.Second
 
 func (r *Runner) run(ctx context.Context, job Job, on func(Event)) (*Summary, error) {
 	dir, err := os.MkdirTemp(r.opts.TempDir, "pmops-newman-")

@@ -96,6 +96,7 @@ type CollectionRun struct {
 	Run          string           `json:"run"`
 	Collection   string           `json:"collection"`
 	Environment  string           `json:"environment,omitempty"`
+	Workspace    string           `json:"workspace,omitempty"`
 	Status       string           `json:"status" enum:"queued,running,passed,failed,error,cancelled"`
 	Progress     string           `json:"progress,omitempty"`
 	Totals       *RunTotals       `json:"totals,omitempty"`
@@ -118,6 +119,9 @@ func (r CollectionRun) Text() string {
 	head := r.Collection
 	if r.Environment != "" {
 		head += " · " + r.Environment
+	}
+	if r.Workspace != "" {
+		head += " (" + r.Workspace + ")"
 	}
 	switch r.Status {
 	case RunQueued, RunRunning:
@@ -316,23 +320,38 @@ type prepared struct {
 	job         newman.Job
 	collection  string
 	environment string
+	workspace   string
 	requests    int // per iteration
 	secrets     []string
 }
 
-func runCollection(ctx context.Context, env *Env, args runCollectionArgs) (CollectionRun, error) {
-	runs, err := runsOf(env)
-	if err != nil {
-		return CollectionRun{}, err
+func (p prepared) describe() string {
+	d := fmt.Sprintf("collection %q", p.collection)
+	if p.environment != "" {
+		d += fmt.Sprintf(" with environment %q", p.environment)
 	}
+	if p.workspace != "" {
+		d += fmt.Sprintf(" in workspace %q", p.workspace)
+	}
+	return d
+}
+
+func runCollection(ctx context.Context, env *Env, args runCollectionArgs) (CollectionRun, error) {
 	p, err := prepareRun(ctx, env, args)
 	if err != nil {
 		return CollectionRun{}, err
 	}
+	runs, err := runsOf(env)
+	if err != nil {
+		te, _ := AsError(err)
+		return CollectionRun{}, &Error{Kind: te.Kind, Err: te.Err, Hint: te.Hint,
+			Message: fmt.Sprintf("%s; the run of %s did not start", te.Message, p.describe())}
+	}
 	// The run outlives this call when async; its life is bounded by its timeout and by runs.Close.
 	runCtx, cancel := context.WithCancel(runs.base)
 	e := &runEntry{owner: env.Client, cancel: cancel, done: make(chan struct{}),
-		state: CollectionRun{Run: newRunID(), Collection: p.collection, Environment: p.environment, Status: RunQueued, Failures: []RequestFailure{}}}
+		state: CollectionRun{Run: newRunID(), Collection: p.collection, Environment: p.environment, Workspace: p.workspace,
+			Status: RunQueued, Failures: []RequestFailure{}}}
 	runs.add(e)
 	progress := env.Progress
 	if args.Async {
@@ -489,10 +508,11 @@ func getCollectionRun(ctx context.Context, env *Env, args getRunArgs) (Collectio
 // starts when it can.
 func prepareRun(ctx context.Context, env *Env, args runCollectionArgs) (prepared, error) {
 	var p prepared
-	colUID, envUID, wsID, err := resolveRunTargets(ctx, env, args)
+	colUID, envUID, wsID, wsName, err := resolveRunTargets(ctx, env, args)
 	if err != nil {
 		return p, err
 	}
+	p.workspace = wsName
 	col, err := env.Client.GetCollection(ctx, colUID, api.GetCollectionOptions{})
 	if err != nil {
 		return p, fmt.Errorf("get collection %s: %w", colUID, err)
@@ -627,45 +647,45 @@ func newmanCollection(col *api.Collection) (json.RawMessage, error) {
 
 // resolveRunTargets finds the collection and environment. With a workspace both must be in it, as Postman's
 // runner only offers a workspace's own environments.
-func resolveRunTargets(ctx context.Context, env *Env, args runCollectionArgs) (col, envUID, wsID string, err error) {
+func resolveRunTargets(ctx context.Context, env *Env, args runCollectionArgs) (col, envUID, wsID, wsName string, err error) {
 	if strings.TrimSpace(args.Workspace) == "" {
 		if col, err = resolveCollection(ctx, env, args.Collection); err != nil {
-			return "", "", "", err
+			return "", "", "", "", err
 		}
 		if strings.TrimSpace(args.Environment) != "" {
 			if envUID, err = resolveEnvironment(ctx, env, args.Environment); err != nil {
-				return "", "", "", err
+				return "", "", "", "", err
 			}
 		}
-		return col, envUID, "", nil
+		return col, envUID, "", "", nil
 	}
 	if wsID, err = resolveWorkspace(ctx, env, args.Workspace); err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	ws, err := env.Client.GetWorkspace(cached(ctx), wsID, api.GetWorkspaceOptions{})
 	if err != nil {
-		return "", "", "", fmt.Errorf("get workspace %s: %w", wsID, err)
+		return "", "", "", "", fmt.Errorf("get workspace %s: %w", wsID, err)
 	}
 	refOf := func(e api.WorkspaceElement) ref { return ref{Name: e.Name, ID: e.ID, UID: e.UID} }
 	c, err := match("collection", args.Collection, ws.Collections, refOf)
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	col = firstNonEmpty(c.UID, c.ID)
 	if strings.TrimSpace(args.Environment) == "" {
-		return col, "", wsID, nil
+		return col, "", wsID, ws.Name, nil
 	}
 	e, err := match("environment", args.Environment, ws.Environments, refOf)
 	if err != nil {
 		// Say so when the environment exists, but in another workspace.
 		if other, oerr := resolveEnvironment(ctx, env, args.Environment); oerr == nil && other != "" {
-			return "", "", "", &Error{Kind: KindInvalid, Err: err,
+			return "", "", "", "", &Error{Kind: KindInvalid, Err: err,
 				Message: fmt.Sprintf("environment %q is not in workspace %q; a run uses an environment of the collection's workspace", args.Environment, ws.Name),
 				Hint:    "pick one of this workspace's environments (list_environments workspace=…) or copy the environment into it"}
 		}
-		return "", "", "", err
+		return "", "", "", "", err
 	}
-	return col, firstNonEmpty(e.UID, e.ID), wsID, nil
+	return col, firstNonEmpty(e.UID, e.ID), wsID, ws.Name, nil
 }
 
 // selectFolders checks the folder names or IDs against the collection and counts the requests a run sends per
