@@ -490,7 +490,7 @@ func getCollectionRun(ctx context.Context, env *Env, args getRunArgs) (Collectio
 	}
 	e, ok := runs.get(strings.TrimSpace(args.Run), env.Client)
 	if !ok {
-		return CollectionRun{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("no collection run %q", args.Run),
+		return CollectionRun{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("no collection run %s", EchoQ(args.Run)),
 			Hint: "pass the run handle run_collection returned; this server keeps the latest 64 runs until it restarts"}
 	}
 	if args.Cancel {
@@ -680,7 +680,7 @@ func resolveRunTargets(ctx context.Context, env *Env, args runCollectionArgs) (c
 		// Say so when the environment exists, but in another workspace.
 		if other, oerr := resolveEnvironment(ctx, env, args.Environment); oerr == nil && other != "" {
 			return "", "", "", "", &Error{Kind: KindInvalid, Err: err,
-				Message: fmt.Sprintf("environment %q is not in workspace %q; a run uses an environment of the collection's workspace", args.Environment, ws.Name),
+				Message: fmt.Sprintf("environment %s is not in workspace %q; a run uses an environment of the collection's workspace", EchoQ(args.Environment), ws.Name),
 				Hint:    "pick one of this workspace's environments (list_environments workspace=…) or copy the environment into it"}
 		}
 		return "", "", "", "", err
@@ -725,7 +725,7 @@ func selectFolders(col *api.Collection, want []string) ([]string, int, error) {
 			for j, f := range all {
 				names[j] = f.name
 			}
-			e := &Error{Kind: KindNotFound, Message: fmt.Sprintf("collection %q has no folder %q", col.Info.Name, w)}
+			e := &Error{Kind: KindNotFound, Message: fmt.Sprintf("collection %q has no folder %s", col.Info.Name, EchoQ(w))}
 			for _, c := range closest(w, names, 5) {
 				e.Candidates = append(e.Candidates, Candidate{Name: c})
 			}
