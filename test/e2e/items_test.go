@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pmops/pmops/internal/newman/newmantest"
 )
 
 // itemSession is the mcp binary in demo mode over stdio, driven by mcp-go's client as an assistant would.
@@ -141,4 +143,40 @@ func TestEditCollectionItemsOverMCP(t *testing.T) {
 	s.call("edit_collection_item", map[string]any{"collection": "Payments API", "action": "delete", "kind": "request",
 		"item": "Customers/Status probe", "confirm": true}, false)
 	s.call("get_collection", map[string]any{"collection": "Payments API", "request": newID}, true)
+}
+
+// TestAddTestRunFixRun is issue 11's end to end: through MCP, add a request with a test script (and the saved
+// example the demo mock answers it from) to the demo "Payments API", run it with real Newman in demo mode and see
+// its assertion fail, fix the request's test, run again and see it pass.
+func TestAddTestRunFixRun(t *testing.T) {
+	t.Parallel()
+	s := startItemSession(t, "-newman", newmantest.Path(t))
+	col := "Payments API"
+	_, sc := s.call("edit_collection_item", map[string]any{"collection": col, "action": "add", "kind": "folder", "name": "Probe checks"}, false)
+	_, folderID := ref(sc, "item")
+	_, sc = s.call("edit_collection_item", map[string]any{"collection": col, "action": "add", "kind": "request", "parent": folderID,
+		"name": "Status probe", "method": "GET", "url": "{{baseUrl}}/v1/status-probe",
+		"tests": "pm.test(\"probe answers 201\", function () {\n    pm.response.to.have.status(201);\n});"}, false)
+	_, reqID := ref(sc, "item")
+	s.call("edit_collection_item", map[string]any{"collection": col, "action": "add", "kind": "example", "parent": reqID,
+		"name": "ok", "status": 200, "body": `{"status":"ok"}`}, false)
+
+	run := func() (string, map[string]any) {
+		return s.call("run_collection", map[string]any{"collection": col, "environment": "staging", "folders": []any{"Probe checks"}}, false)
+	}
+	text, sc := run()
+	if sc["status"] != "failed" || !strings.Contains(text, "Status probe") || !strings.Contains(text, "probe answers 201") {
+		t.Fatalf("first run should fail the new assertion: %v\n%s", sc["status"], text)
+	}
+
+	fix := map[string]any{"collection": col, "action": "update", "kind": "request", "item": "Probe checks/Status probe",
+		"tests": "pm.test(\"probe answers 200\", function () {\n    pm.response.to.have.status(200);\n});", "confirm": true}
+	if _, sc = s.call("edit_collection_item", fix, false); sc["done"] != true {
+		t.Fatalf("fix: %v", sc)
+	}
+	text, sc = run()
+	totals, _ := sc["totals"].(map[string]any)
+	if sc["status"] != "passed" || totals["assertions"] != float64(1) || totals["failed_assertions"] != float64(0) {
+		t.Fatalf("second run should pass: %v %v\n%s", sc["status"], totals, text)
+	}
 }
