@@ -41,11 +41,12 @@ type NamedRef struct {
 	ID   string `json:"id"`
 }
 
+// label renders the ref; names in a NamedRef are already clipped (Echo).
 func (r NamedRef) label() string {
 	if r.ID == "" {
-		return Echo(r.Name)
+		return r.Name
 	}
-	return fmt.Sprintf("%s (%s)", Echo(r.Name), r.ID)
+	return fmt.Sprintf("%s (%s)", r.Name, r.ID)
 }
 
 // ItemChange is the outcome of edit_collection_item, or its preview when nothing was written.
@@ -102,7 +103,7 @@ type node struct {
 	folders []string // IDs of the folders above it, outermost first (requests, folders)
 }
 
-func (n node) ref() NamedRef { return NamedRef{Name: n.name, ID: n.id} }
+func (n node) ref() NamedRef { return NamedRef{Name: Echo(n.name), ID: n.id} }
 
 func (n node) fullPath() string { return strings.Join(append(slices.Clone(n.path), n.name), "/") }
 
@@ -137,7 +138,7 @@ type itemScope struct {
 	nodes []node
 }
 
-func (s *itemScope) colRef() NamedRef { return NamedRef{Name: s.col.Name, ID: s.col.ID} }
+func (s *itemScope) colRef() NamedRef { return NamedRef{Name: Echo(s.col.Name), ID: s.col.ID} }
 
 // find resolves a name, Folder/Name path or ID among the items of one kind, exactly (writes never guess).
 func (s *itemScope) find(ctx context.Context, kind, query string) (node, error) {
@@ -265,7 +266,7 @@ func placeRef(f *node) *NamedRef {
 		return &NamedRef{Name: "(root)"}
 	}
 	r := f.ref()
-	r.Name = f.fullPath()
+	r.Name = Echo(f.fullPath())
 	return &r
 }
 
@@ -289,7 +290,7 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 		if err != nil {
 			return ItemChange{}, fmt.Errorf("add request %s to %s: %w", EchoQ(a.Name), s.col.label(), err)
 		}
-		out.Item, out.Folder = NamedRef{Name: a.Name, ID: firstNonEmpty(res.Data.ID, res.ModelID)}, placeRef(f)
+		out.Item, out.Folder = NamedRef{Name: Echo(a.Name), ID: firstNonEmpty(res.Data.ID, res.ModelID)}, placeRef(f)
 		out.Diff = diffFacets(nil, requestFacets(in))
 	case "folder":
 		f, err := s.placement(ctx, a.Parent)
@@ -307,7 +308,7 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 		if err != nil {
 			return ItemChange{}, fmt.Errorf("add folder %s to %s: %w", EchoQ(a.Name), s.col.label(), err)
 		}
-		out.Item, out.Folder = NamedRef{Name: a.Name, ID: firstNonEmpty(res.Data.ID, res.ModelID)}, placeRef(f)
+		out.Item, out.Folder = NamedRef{Name: Echo(a.Name), ID: firstNonEmpty(res.Data.ID, res.ModelID)}, placeRef(f)
 		out.Diff = diffFacets(nil, folderFacets(in))
 	case "example":
 		r, err := s.find(ctx, "request", a.Parent)
@@ -322,9 +323,9 @@ func (s *itemScope) add(ctx context.Context, env *Env, a editItemArgs) (ItemChan
 		if err != nil {
 			return ItemChange{}, fmt.Errorf("add example %s to %s: %w", EchoQ(a.Name), s.col.label(), err)
 		}
-		out.Item = NamedRef{Name: a.Name, ID: firstNonEmpty(res.Data.ID, res.ModelID)}
+		out.Item = NamedRef{Name: Echo(a.Name), ID: firstNonEmpty(res.Data.ID, res.ModelID)}
 		rr := r.ref()
-		rr.Name = r.fullPath()
+		rr.Name = Echo(r.fullPath())
 		out.Folder = &rr
 		out.Diff = diffFacets(nil, exampleFacets(in))
 	}
@@ -422,7 +423,7 @@ func (s *itemScope) remove(ctx context.Context, env *Env, a editItemArgs) (ItemC
 func (s *itemScope) parentOf(n node) *NamedRef {
 	for _, m := range s.nodes {
 		if m.id == n.parent && m.kind != "example" && (m.kind == "request") == (n.kind == "example") {
-			return &NamedRef{Name: m.fullPath(), ID: m.id}
+			return &NamedRef{Name: Echo(m.fullPath()), ID: m.id}
 		}
 	}
 	return placeRef(nil)
@@ -738,7 +739,7 @@ func overlayExample(cur, p api.CollectionResponse) api.CollectionResponse {
 type facet struct{ key, val string }
 
 func requestFacets(r api.CollectionRequest) []facet {
-	fs := []facet{{"name", r.Name}, {"method", firstNonEmpty(r.Method, http.MethodGet)}, {"url", maskURL(deref(r.URL))}}
+	fs := []facet{{"name", Echo(r.Name)}, {"method", firstNonEmpty(r.Method, http.MethodGet)}, {"url", maskURL(deref(r.URL))}}
 	for _, h := range r.HeaderData {
 		fs = append(fs, facet{"header " + h.Key, maskParam(h.Key, h.Value)})
 	}
@@ -751,13 +752,13 @@ func requestFacets(r api.CollectionRequest) []facet {
 }
 
 func folderFacets(f api.CollectionFolder) []facet {
-	fs := []facet{{"name", f.Name}, {"description", clip(deref(f.Description), 160)}}
+	fs := []facet{{"name", Echo(f.Name)}, {"description", clip(deref(f.Description), 160)}}
 	fs = append(fs, authFacet(f.Auth)...)
 	return append(fs, scriptFacets(f.Events)...)
 }
 
 func exampleFacets(r api.CollectionResponse) []facet {
-	fs := []facet{{"name", r.Name}}
+	fs := []facet{{"name", Echo(r.Name)}}
 	if r.ResponseCode != nil {
 		fs = append(fs, facet{"status", fmt.Sprint(r.ResponseCode.Code)})
 	}

@@ -36,7 +36,7 @@ func (s *itemScope) move(ctx context.Context, env *Env, a editItemArgs) (ItemCha
 		if r.id == n.parent {
 			return ItemChange{}, Invalid(fmt.Sprintf("example %s already belongs to request %s", n.ref().label(), r.ref().label()))
 		}
-		to = NamedRef{Name: r.fullPath(), ID: r.id}
+		to = NamedRef{Name: Echo(r.fullPath()), ID: r.id}
 		calls = 3
 		copyTo = func() (string, error) { return copyExample(ctx, env, s.col.ID, n.id, r.id) }
 	default:
@@ -65,7 +65,7 @@ func (s *itemScope) move(ctx context.Context, env *Env, a editItemArgs) (ItemCha
 		}
 	}
 	out.Folder = &to
-	out.Diff = []string{"~ place: " + from + " → " + Echo(to.Name)}
+	out.Diff = []string{"~ place: " + Echo(from) + " → " + to.Name}
 	out.Notes = []string{fmt.Sprintf("Postman cannot move items: this copies the %s (with everything in it) to the new place, then deletes the original, so it gets a new ID; about %d API calls", a.Kind, calls)}
 	if !a.Confirm {
 		out.Notes = append(out.Notes, "call again with confirm=true to move")
@@ -76,7 +76,7 @@ func (s *itemScope) move(ctx context.Context, env *Env, a editItemArgs) (ItemCha
 		return ItemChange{}, err
 	}
 	if err := deleteItem(ctx, env, a.Kind, s.col.ID, n.id); err != nil {
-		return ItemChange{}, halfDone(err, fmt.Sprintf("copied %s %s to %s as %s, but deleting the original failed", a.Kind, n.ref().label(), Echo(to.Name), newID),
+		return ItemChange{}, halfDone(err, fmt.Sprintf("copied %s %s to %s as %s, but deleting the original failed", a.Kind, n.ref().label(), to.Name, newID),
 			fmt.Sprintf("both exist now: delete the original with action=delete item=%s", n.id))
 	}
 	out.Done, out.Action = true, "moved "+a.Kind

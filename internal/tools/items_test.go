@@ -412,3 +412,14 @@ func TestEditFolderMoveFailsHalfWay(t *testing.T) {
 		t.Error("the original folder is gone")
 	}
 }
+
+// TestEditEchoesAreClipped: a huge name comes back clipped in the result, text and structured parts alike.
+func TestEditEchoesAreClipped(t *testing.T) {
+	f := newItemFixture(t)
+	huge := strings.Repeat("ünïcødé-", 100_000)
+	res := f.edit(t, map[string]any{"action": "add", "kind": "folder", "name": huge})
+	b, _ := json.Marshal(res)
+	if n := len(b) + len(res.Text()); n > 4000 {
+		t.Errorf("result is %d bytes for an 800 KB name", n)
+	}
+}
