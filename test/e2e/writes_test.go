@@ -154,7 +154,7 @@ var adapters = []adapter{
 			words = append(words, k+"="+string(b))
 		}
 		var out bytes.Buffer
-		err := cli.Call(context.Background(), w.env, tool, words, &out, true)
+		_, err := cli.Call(context.Background(), w.env, tool, words, &out, cli.Options{JSON: true})
 		if err != nil {
 			return outcome{isError: true, text: err.Error(), size: out.Len() + len(err.Error())}
 		}
@@ -213,6 +213,9 @@ func argsFor(t *tools.Tool, w *world) map[string]any {
 	}
 	if t.Name == "update_collection" {
 		args["description"] = "set by the writes test"
+	}
+	if t.Name == "edit_collection_item" {
+		args["action"], args["kind"], args["item"] = "delete", "request", "Health check"
 	}
 	if _, ok := props["confirm"]; ok {
 		args["confirm"] = true
