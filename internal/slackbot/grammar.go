@@ -69,6 +69,8 @@ func ParseCommand(text string) Command {
 		return parseMonitor(rest)
 	case "mocks":
 		return tool("list_mocks", optional("workspace", rejoin(rest)))
+	case "run":
+		return parseRun(rest)
 	}
 	return Command{Verb: "help", Problem: "Unknown command “" + clipWord(words[0]) + "”."}
 }
@@ -106,6 +108,8 @@ func usageFor(text string) string {
 		return "collection <name>"
 	case "workspace":
 		return "workspace <name>"
+	case "run":
+		return runUsage
 	}
 	return "help"
 }
