@@ -76,6 +76,18 @@ const (
 func (d *Dispatcher) proposeRun(ctx context.Context, st *jobState, env *tools.Env, cmd Command) {
 	req := st.req
 	r := d.renderer(req)
+	if env.CollectionRuns == nil {
+		st.answer(slackrender.Text("Collection runs are not set up in this bot: its admin starts it with -newman (or PMOPS_NEWMAN) pointing at Newman, or installs newman on its PATH."), replace)
+		return
+	}
+	if err := tools.RunsReady(env); err != nil {
+		msg := err.Error()
+		if te, ok := tools.AsError(err); ok {
+			msg = te.Message
+		}
+		st.answer(slackrender.Text("Collection runs cannot start on this bot: "+slackrender.SlackWords(msg)), replace)
+		return
+	}
 	args := maps.Clone(cmd.Args)
 	tctx := ratelimit.WithTicket(ctx, identityTicket(req))
 	col, err := tools.ResolveRunCollection(tctx, env, fmt.Sprint(args["collection"]))

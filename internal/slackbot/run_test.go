@@ -218,6 +218,11 @@ func TestRunCollectionNeedsWritePermission(t *testing.T) {
 			t.Fatalf("reader got a confirmation: %s", e.Text)
 		}
 	}
+	// A writer on a bot without Newman hears what is missing, before any confirmation.
+	r.command(t, alice, "run Payments API env staging")
+	if got := r.lastAnswer(t, alice); !strings.Contains(got.Text, "Collection runs are not set up") || runHasButton(t, got, "Run") {
+		t.Fatalf("no Newman: %s", got.Text)
+	}
 }
 
 func TestParseRun(t *testing.T) {

@@ -38,3 +38,10 @@ func CountRunRequests(ctx context.Context, env *Env, collection string, folders 
 	_, n, err := selectFolders(col, folders)
 	return n, err
 }
+
+// RunsReady says whether env can run collections: nil, or an error that says what is missing (no collection
+// runs in this adapter, or no working Newman and how to install it).
+func RunsReady(env *Env) error {
+	_, err := runsOf(env)
+	return err
+}
