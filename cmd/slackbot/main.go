@@ -23,6 +23,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/pmops/pmops/internal/app"
+	"github.com/pmops/pmops/internal/newman"
 	"github.com/pmops/pmops/internal/notify"
 	"github.com/pmops/pmops/internal/slackbot"
 	"github.com/pmops/pmops/internal/store"
@@ -47,6 +48,8 @@ type config struct {
 	hooksURL      string
 	hookToken     string
 	jobTimeout    time.Duration
+	newman        string
+	maxRuns       int
 }
 
 func main() {
@@ -71,6 +74,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
 	jobTimeout, jobErr := time.ParseDuration(app.EnvOr("PMOPS_SLACK_JOB_TIMEOUT", slackbot.DefaultJobTimeout.String()))
 	fs.DurationVar(&c.jobTimeout, "job-timeout", jobTimeout, "how long a command's reads and writes may take, queueing included; monitor runs continue past it in the background [PMOPS_SLACK_JOB_TIMEOUT]")
+	fs.StringVar(&c.newman, "newman", app.EnvOr("PMOPS_NEWMAN", ""), "Newman's bin/newman.js or package directory for /postman run (default: newman on PATH) [PMOPS_NEWMAN]")
+	maxRuns, _ := strconv.Atoi(app.EnvOr("PMOPS_MAX_RUNS", "2"))
+	fs.IntVar(&c.maxRuns, "max-runs", maxRuns, "collection runs at once (1-64); more wait in a queue [PMOPS_MAX_RUNS]")
 	c.app.AddPostmanFlags(fs)
 	fs.StringVar(&c.hooksAddr, "hooks-addr", app.EnvOr("PMOPS_HOOKS_ADDR", ""), "in Socket Mode, listen address for Postman's monitor webhook ("+notify.HookPathPrefix+"<PMOPS_HOOK_TOKEN>) and /healthz; in HTTP mode the webhook is on -http [PMOPS_HOOKS_ADDR]")
 	fs.StringVar(&c.hooksURL, "hooks-url", app.EnvOr("PMOPS_HOOKS_URL", ""), "public base URL Postman reaches the webhook at, shown by /postman subscribe, e.g. https://bot.example.com [PMOPS_HOOKS_URL]")
@@ -157,6 +163,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		sealer = v
 	}
+	if c.maxRuns < 1 || c.maxRuns > 64 {
+		fmt.Fprintf(stderr, "slackbot: -max-runs %d: use 1 to 64\n", c.maxRuns)
+		return 2
+	}
+	runner := newman.NewRunner(newman.Options{Path: c.newman, MaxRuns: c.maxRuns, Logger: logger.With("component", "newman")})
+	if err := runner.Available(); err != nil && c.newman != "" {
+		// An explicit path that does not work is a configuration error; a Newman merely absent from PATH is not:
+		// /postman run then says how to install it.
+		fmt.Fprintf(stderr, "slackbot: -newman %s: %v\n", c.newman, err)
+		return 2
+	}
+	c.app.Newman = runner
 	backend, err := app.Open(c.app)
 	if err != nil {
 		fmt.Fprintf(stderr, "slackbot: %v\n", err)

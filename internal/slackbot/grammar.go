@@ -71,6 +71,8 @@ func ParseCommand(text string) Command {
 		return parseNotify(head, rest)
 	case "mocks":
 		return tool("list_mocks", optional("workspace", rejoin(rest)))
+	case "run":
+		return parseRun(rest)
 	}
 	return Command{Verb: "help", Problem: "Unknown command “" + clipWord(words[0]) + "”."}
 }
@@ -108,6 +110,8 @@ func usageFor(text string) string {
 		return "collection <name>"
 	case "workspace":
 		return "workspace <name>"
+	case "run":
+		return runUsage
 	}
 	return "help"
 }
