@@ -198,6 +198,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer backend.Close()
+	// No notifier runs here: monitor_history knows the runs this process starts.
+	history := tools.NewMemoryHistory(0)
+	backend.SetRunHistory(history, history.Observe)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

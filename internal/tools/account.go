@@ -87,13 +87,11 @@ func (a Account) Text() string {
 func accountTools() []*Tool {
 	return []*Tool{
 		define(Tool{
-			Name:    "get_account",
-			Title:   "Account and API budget",
-			Toolset: ToolsetAccount,
-			Description: "Show the user and team the API key belongs to, this month's API calls against the quota, and the " +
-				"live rate budget. Use it to check who you act as, or why calls are slow or refused. Once the monthly quota " +
-				"is spent it still answers, from the rate gate, with quota_spent set.",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Name:        "get_account",
+			Title:       "Account and API budget",
+			Toolset:     ToolsetAccount,
+			Description: "Who the key acts as (user, team), this month's API calls against the quota, and the live rate budget; once the quota is spent it answers from the rate gate (quota_spent).",
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getAccount),
 	}
 }

@@ -205,9 +205,8 @@ func collectionTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_collections", Title: "List collections", Toolset: ToolsetCollections,
-			Description: "List collections, optionally in one workspace or with an exact name; get_collection shows the " +
-				"requests inside.",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Description: "List collections, optionally in one workspace or by exact name.",
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listCollections),
 		define(Tool{
 			Name: "get_collection", Title: "Show a collection", Toolset: ToolsetCollections,
@@ -222,9 +221,8 @@ func collectionTools() []*Tool {
 		}, createCollection),
 		define(Tool{
 			Name: "update_collection", Title: "Update a collection", Toolset: ToolsetCollections,
-			Description: "Rename a collection, change its description, set or remove its variables, or replace its auth. " +
-				"Only the parts given change.",
-			Hints: Hints{Idempotent: true, OpenWorld: true},
+			Description: "Rename a collection or change its description, variables or auth; only the parts given change.",
+			Hints:       Hints{Idempotent: true, OpenWorld: true},
 		}, updateCollection),
 		define(Tool{
 			Name: "delete_collection", Title: "Delete a collection", Toolset: ToolsetCollections,

@@ -160,15 +160,13 @@ func environmentTools() []*Tool {
 		}, listEnvironments),
 		define(Tool{
 			Name: "get_environment", Title: "Show an environment", Toolset: ToolsetEnvironments,
-			Description: "Show an environment's variables. Secret values (and values whose key looks like a token or " +
-				"password) are masked unless reveal=true. Pass key to show one variable.",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Description: "Show an environment's variables; secret values (and token- or password-like keys) are masked unless reveal=true; key shows one variable.",
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getEnvironment),
 		define(Tool{
 			Name: "set_environment_variables", Title: "Set environment variables", Toolset: ToolsetEnvironments,
-			Description: "Set variables of an environment by key (adds missing keys, changes existing values, leaves " +
-				"the rest alone); dry_run=true previews the diff.",
-			Hints: Hints{Idempotent: true, OpenWorld: true},
+			Description: "Set environment variables by key (adds or changes only those given); dry_run=true previews the diff.",
+			Hints:       Hints{Idempotent: true, OpenWorld: true},
 		}, setEnvironmentVariables),
 		define(Tool{
 			Name: "unset_environment_variables", Title: "Remove environment variables", Toolset: ToolsetEnvironments,

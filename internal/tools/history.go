@@ -51,14 +51,14 @@ type MonitorHistory struct {
 	// StreakSince is when the current streak (passing or failing) began: the finish of its first run.
 	StreakSince string `json:"streak_since,omitempty"`
 	// PassesBefore is how many passing runs came right before the current failing streak.
-	PassesBefore int `json:"passes_before,omitempty"`
+	PassesBefore int `json:"passes_before,omitempty" schema:"-"`
 	// TopFailure is the most frequent failing assertion among the kept runs, with its count.
 	TopFailure      string `json:"top_failure,omitempty"`
-	TopFailureCount int    `json:"top_failure_count,omitempty"`
+	TopFailureCount int    `json:"top_failure_count,omitempty" schema:"-"`
 	// FirstFailure is the first failing assertion of the current failing streak.
-	FirstFailure string `json:"first_failure,omitempty"`
-	LastRunAt    string `json:"last_run_at,omitempty"`
-	Note         string `json:"note,omitempty"`
+	FirstFailure string `json:"first_failure,omitempty" schema:"-"`
+	LastRunAt    string `json:"last_run_at,omitempty" schema:"-"`
+	Note         string `json:"note,omitempty" schema:"-"`
 
 	streakStart time.Time
 }
@@ -189,9 +189,8 @@ func historyTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "monitor_history", Title: "A monitor's run history", Toolset: ToolsetMonitors,
-			Description: "A monitor's recent runs as pmops recorded them (webhooks, polling, runs it started; Postman keeps only the last): " +
-				"pass/fail strip of the last 30, pass rate, p50/p95 duration, current streak and the most frequent failing assertion.",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Description: "Runs of a monitor pmops recorded (webhooks, polling, its own runs; Postman keeps only the last): pass/fail strip of the last 30, pass rate, p50/p95 duration, streak, top failing assertion.",
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, monitorHistory),
 	}
 }

@@ -68,7 +68,7 @@ func mockTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_mocks", Title: "List mock servers", Toolset: ToolsetMocks,
-			Description: "List the active mock servers (optionally in one workspace) with their URL and the collection they serve.",
+			Description: "List active mock servers (optionally in one workspace) with URL and collection.",
 			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listMocks),
 		define(Tool{

@@ -248,9 +248,8 @@ func monitorTools() []*Tool {
 		}, runMonitor),
 		define(Tool{
 			Name: "explain_monitor_failure", Title: "Explain why a monitor fails", Toolset: ToolsetMonitors,
-			Description: "Explain a monitor's latest run: which requests and assertions failed and how. Past runs' details " +
-				"are known only if pmops saw them; rerun=true runs the monitor to find out.",
-			Hints: Hints{ReadOnly: false, Idempotent: false, OpenWorld: true},
+			Description: "Explain a monitor's latest run: failing requests and assertions, with its recorded history; rerun=true runs it to learn details pmops did not see.",
+			Hints:       Hints{ReadOnly: false, Idempotent: false, OpenWorld: true},
 		}, explainMonitorFailure),
 		define(Tool{
 			Name: "set_monitor_active", Title: "Pause or resume a monitor", Toolset: ToolsetMonitors,

@@ -27,12 +27,12 @@ var NeedsNewman = []string{"run_collection", "get_collection_run"}
 type runCollectionArgs struct {
 	Collection  string            `json:"collection" desc:"name, ID or UID"`
 	Environment string            `json:"environment,omitempty" desc:"name, ID or UID"`
-	Workspace   string            `json:"workspace,omitempty" desc:"name or ID; collection and environment must be in it; adds its globals"`
+	Workspace   string            `json:"workspace,omitempty" desc:"adds its globals; collection and environment must be in it"`
 	Folders     []string          `json:"folders,omitempty" desc:"names or IDs"`
 	Vars        map[string]string `json:"vars,omitempty" desc:"variable overrides"`
 	Iterations  int               `json:"iterations,omitempty" min:"1" max:"1000"`
 	Data        []map[string]any  `json:"data,omitempty" desc:"one row per iteration"`
-	Stop        string            `json:"stop,omitempty" enum:"failure,error" desc:"failure: at first failed test or error; error: at first request/script error"`
+	Stop        string            `json:"stop,omitempty" enum:"failure,error" desc:"failure: first failed test or error; error: first error"`
 	TimeoutS    int               `json:"timeout_s,omitempty" min:"1" max:"3600" desc:"default 600"`
 	RequestMs   int               `json:"request_timeout_ms,omitempty" min:"1" max:"600000"`
 	DelayMs     int               `json:"delay_ms,omitempty" min:"0" max:"60000"`
@@ -101,11 +101,11 @@ type CollectionRun struct {
 	Progress     string           `json:"progress,omitempty"`
 	Totals       *RunTotals       `json:"totals,omitempty"`
 	Failures     []RequestFailure `json:"failures"`
-	MoreFailures int              `json:"more_failures,omitempty"`
+	MoreFailures int              `json:"more_failures,omitempty" schema:"-"`
 	Slowest      []SlowRequest    `json:"slowest,omitempty"`
 	DurationMs   int64            `json:"duration_ms,omitempty"`
 	Error        string           `json:"error,omitempty"`
-	Newman       string           `json:"newman,omitempty"`
+	Newman       string           `json:"newman,omitempty" schema:"-"`
 
 	// executions keeps every execution (masked) for reports that list them all (JUnit).
 	executions []newman.Execution
@@ -196,9 +196,8 @@ func runTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "run_collection", Title: "Run a collection with Newman", Toolset: ToolsetRuns,
-			Description: "Run a collection (or folders) with Newman on this machine, sending its real requests; returns pass/fail, " +
-				"failing requests and assertions, slowest requests; progress per request.",
-			Hints: Hints{OpenWorld: true},
+			Description: "Run a collection (or folders) with Newman here, sending real requests; returns pass/fail, failing requests and assertions, slowest requests.",
+			Hints:       Hints{OpenWorld: true},
 		}, runCollection),
 		define(Tool{
 			Name: "get_collection_run", Title: "Read or stop a collection run", Toolset: ToolsetRuns,

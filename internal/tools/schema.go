@@ -33,13 +33,15 @@ func schemaFor(t reflect.Type) (json.RawMessage, error) {
 // outputSchemaFor derives the schema of a result. It is looser than an input schema on purpose: results may
 // grow fields (so no additionalProperties:false), and it describes the top level only: each property's type
 // (and enum), with nested objects and list items typed but not spelled out. Output schemas were half of
-// tools/list; the text rendering and the tool's description say what nested values hold.
+// tools/list; the text rendering and the tool's description say what nested values hold. Nor does it list required
+// fields: clients only check structuredContent against it, every result has its fields typed, and the required lists
+// cost about 2 KB of tools/list that the tools themselves need.
 func outputSchemaFor(t reflect.Type) (json.RawMessage, error) {
 	s, err := schemaOf(t, true)
 	if err != nil {
 		return nil, err
 	}
-	s.AdditionalProperties = nil
+	s.AdditionalProperties, s.Required = nil, nil
 	if s.Properties != nil {
 		for _, p := range s.Properties.props {
 			shallow(p)

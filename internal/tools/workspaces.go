@@ -88,15 +88,13 @@ func workspaceTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_workspaces", Title: "List workspaces", Toolset: ToolsetWorkspaces,
-			Description: "List the workspaces the key can see, with type and ID (for get_workspace and the workspace " +
-				"filter of list tools).",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Description: "List the workspaces the key can see, with type and ID.",
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listWorkspaces),
 		define(Tool{
 			Name: "get_workspace", Title: "Show a workspace", Toolset: ToolsetWorkspaces,
-			Description: "Show one workspace and everything in it: collections, environments, monitors and mocks by " +
-				"name and UID.",
-			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
+			Description: "Show a workspace with its collections, environments, monitors and mocks.",
+			Hints:       Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, getWorkspace),
 	}
 }
