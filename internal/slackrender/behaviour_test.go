@@ -518,7 +518,10 @@ func TestHelpCoversGrammar(t *testing.T) {
 	grammar := []string{"help", "login", "logout", "whoami", "workspaces", "collections [workspace]", "collection <name>",
 		"envs [workspace]", "env get <env> [key]", "env set <env> <key>=<value> … [--plain]", "env unset <env> <key> …",
 		"env set-secret <env> <key>", "monitors [workspace]", "monitor <name>", "monitor why <name>", "monitor run <name>",
-		"monitor pause|resume <name>", "mocks [workspace]", "quota", "workspace <name>"}
+		"monitor pause|resume <name>", "mocks [workspace]", "quota", "workspace <name>",
+		"run <collection> [env <environment>] [folder <folder>]", "monitor history <name>",
+		"subscribe <monitor|workspace> [all|failures|recoveries]", "unsubscribe <monitor|workspace>", "subscriptions",
+		"mute <monitor> <1h|4h|1d|duration>", "unmute <monitor>"}
 	for _, examples := range []bool{false, true} {
 		m := Help(examples)
 		checkMessage(t, m)

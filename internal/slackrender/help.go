@@ -39,6 +39,14 @@ var helpGroups = []struct {
 		{"monitor why <name>", "why the last run failed", "monitor why Nightly smoke"},
 		{"monitor run <name>", "run a monitor now; asks you to confirm", "monitor run Nightly smoke"},
 		{"monitor pause|resume <name>", "stop or restart a monitor's schedule; asks you to confirm", "monitor pause Nightly smoke"},
+		{"monitor history <name>", "pass/fail strip of the last 30 runs pmops saw, pass rate, durations, current streak", "monitor history Nightly smoke"},
+	}},
+	{"Monitor results in this channel", []command{
+		{"subscribe <monitor|workspace> [all|failures|recoveries]", "post a monitor's results here (a workspace: all its monitors, also later ones); by default failures and the recovery", "subscribe Nightly smoke failures"},
+		{"unsubscribe <monitor|workspace>", "stop posting its results here", "unsubscribe Nightly smoke"},
+		{"subscriptions", "what this channel follows, with mutes and when they end", "subscriptions"},
+		{"mute <monitor> <1h|4h|1d|duration>", "hold a monitor's posts here for a while (results are still recorded)", "mute Nightly smoke 4h"},
+		{"unmute <monitor>", "post its results again", "unmute Nightly smoke"},
 	}},
 	{"Mock servers", []command{
 		{"mocks [workspace]", "list mock servers", "mocks"},
