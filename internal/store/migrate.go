@@ -67,6 +67,8 @@ var migrations = []string{
 		forget_at  INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX action_tombstones_forget_at ON action_tombstones (forget_at);`,
+	// 3: the monitor notifier's state (notify_schema.go).
+	notifySchema,
 }
 
 // migrate brings db to the latest schema version. It runs in one IMMEDIATE transaction, so two processes opening
