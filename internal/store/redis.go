@@ -180,7 +180,9 @@ func ctxErr(ctx context.Context, op string) error {
 }
 
 // userHex names a linked key.
-func userHex(id UserRef) string { return hex.EncodeToString(joinParts(id.EnterpriseID, id.TeamID, id.UserID)) }
+func userHex(id UserRef) string {
+	return hex.EncodeToString(joinParts(id.EnterpriseID, id.TeamID, id.UserID))
+}
 
 // PutLinkedKey implements Store.
 func (r *Redis) PutLinkedKey(ctx context.Context, id UserRef, sealed []byte, meta LinkMeta) error {
