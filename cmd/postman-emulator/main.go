@@ -3,6 +3,7 @@
 //
 //	postman-emulator -addr 127.0.0.1:8090 -seed demo -key PMAK-demo [-webhook-url URL] [-latency 0]
 //	                 [-window 60s -limit 300 -month-quota N ...] [-generate 4000]
+//	                 [-window-offset 900ms|first-call -reset-rounding up|down|exact]
 package main
 
 import (
@@ -57,6 +58,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.opts.MonthlyUsageStart, "month-usage", 0, "calls already used this month")
 	fs.StringVar(&c.opts.Style429, "style429", emulator.Style429Object, `429 body: "object", "string" or "problem"`)
 	fs.DurationVar(&c.opts.ClockSkew, "skew", 0, "server clock offset (moves Date and X-RateLimit-Reset)")
+	fs.Func("window-offset", `windows start this far off the second grid (a duration below -window), or "first-call": a key's window starts at its first call`, func(v string) error {
+		if strings.TrimSpace(v) == "first-call" {
+			c.opts.WindowFromFirstCall, c.opts.WindowOffset = true, 0
+			return nil
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf(`want a duration such as 900ms, or "first-call"`)
+		}
+		c.opts.WindowOffset, c.opts.WindowFromFirstCall = d, false
+		return nil
+	})
+	fs.StringVar(&c.opts.ResetRounding, "reset-rounding", emulator.ResetRoundUp, `how the epoch X-RateLimit-Reset is written: "up", "down" (floored) or "exact" (milliseconds)`)
 	fs.DurationVar(&c.opts.AsyncUpdateDelay, "async-update-delay", emulator.DefaultAsyncUpdateDelay, "how long an async collection PUT stays in progress")
 	fs.DurationVar(&c.opts.LongRunDelay, "long-run-delay", emulator.DefaultLongRunDelay, "how long a forced long monitor run keeps running")
 	fs.Int64Var(&c.opts.MaxBodyBytes, "max-body", emulator.DefaultMaxBodyBytes, "request body cap in bytes")

@@ -37,6 +37,21 @@ func TestParseFlags(t *testing.T) {
 					t.Fatalf("parsed %+v", c)
 				}
 			}},
+		{name: "server clock dialect", args: []string{"-window-offset", "900ms", "-reset-rounding", "down"},
+			check: func(t *testing.T, c config) {
+				if c.opts.WindowOffset != 900*time.Millisecond || c.opts.WindowFromFirstCall || c.opts.ResetRounding != emulator.ResetRoundDown {
+					t.Fatalf("parsed %+v", c.opts)
+				}
+			}},
+		{name: "first-call windows", args: []string{"-window-offset", "first-call", "-reset-rounding", "exact"},
+			check: func(t *testing.T, c config) {
+				if !c.opts.WindowFromFirstCall || c.opts.WindowOffset != 0 || c.opts.ResetRounding != emulator.ResetExact {
+					t.Fatalf("parsed %+v", c.opts)
+				}
+			}},
+		{name: "bad window offset", args: []string{"-window-offset", "later"}, wantErr: "first-call"},
+		{name: "window offset beyond the window", args: []string{"-window", "10s", "-window-offset", "10s"}, wantErr: "less than the window"},
+		{name: "bad reset rounding", args: []string{"-reset-rounding", "sideways"}, wantErr: "unknown reset rounding"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
 		{name: "bad duration", args: []string{"-window", "soon"}, wantErr: "invalid value"},
 		{name: "bad seed", args: []string{"-seed", "prod"}, wantErr: "unknown seed"},

@@ -20,7 +20,8 @@
 // its own personal workspaces and its team's workspaces, and everything in them. Other teams' objects answer
 // 404, never 403, so their existence does not leak.
 //
-// Rate limits are per key: a fixed window (default 300 per 60 s) aligned to the server epoch, a stricter bucket
+// Rate limits are per key: a fixed window (default 300 per 60 s) aligned to the server epoch (or WindowOffset off
+// it, or starting at the key's first call: WindowFromFirstCall), a stricter bucket
 // (10 per 10 s) shared by GET /collections, GET /workspaces, GET /workspaces/{id} and every /monitors* route, and a
 // calendar-month quota. Every response, 401/404/429 included, carries X-RateLimit-*, RateLimit-*, RateLimit,
 // RateLimit-Policy, the *-Month headers and a Date from the server clock; a 429 adds Retry-After,

@@ -86,6 +86,15 @@ type Options struct {
 	MonthlyQuota      int64         // API calls per calendar month per key (default 1,000,000)
 	MonthlyUsageStart int64         // usage already spent this month when the emulator starts
 
+	// Server clock dialects. WindowOffset moves every key's window that far off the epoch grid of Window (a
+	// window ends at k·Window + WindowOffset); WindowFromFirstCall instead starts a key's window at its first call
+	// after the previous one ended (WindowOffset is then unused). ResetRounding says how X-RateLimit-Reset (epoch
+	// seconds) is written when a window ends between seconds: ResetRoundUp (default), ResetRoundDown or
+	// ResetExact. RateLimit-Reset (a delta) is always rounded up.
+	WindowOffset        time.Duration
+	WindowFromFirstCall bool
+	ResetRounding       string
+
 	Style429  string        // Style429Object (default), Style429String or Style429Problem
 	ClockSkew time.Duration // the server's clock minus the injected clock: moves Date, X-RateLimit-Reset and windows
 	Latency   time.Duration // added to every response (slept on the real clock, or virtual time inside synctest)
@@ -113,6 +122,14 @@ func (o Options) Validate() error {
 	case "", Style429Object, Style429String, Style429Problem:
 	default:
 		return fmt.Errorf("unknown 429 style %q: use %q, %q or %q", o.Style429, Style429Object, Style429String, Style429Problem)
+	}
+	switch o.ResetRounding {
+	case "", ResetRoundUp, ResetRoundDown, ResetExact:
+	default:
+		return fmt.Errorf("unknown reset rounding %q: use %q, %q or %q", o.ResetRounding, ResetRoundUp, ResetRoundDown, ResetExact)
+	}
+	if w := o.Window; o.WindowOffset < 0 || (w == 0 && o.WindowOffset >= DefaultWindow) || (w > 0 && o.WindowOffset >= w) {
+		return fmt.Errorf("window offset %v must be at least 0 and less than the window", o.WindowOffset)
 	}
 	switch o.WebhookStyle {
 	case "", WebhookCamelCase, WebhookSnakeCase:
@@ -169,6 +186,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Style429 == "" {
 		o.Style429 = Style429Object
+	}
+	if o.ResetRounding == "" {
+		o.ResetRounding = ResetRoundUp
 	}
 	if o.WebhookStyle == "" {
 		o.WebhookStyle = WebhookCamelCase

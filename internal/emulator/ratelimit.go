@@ -7,23 +7,35 @@ import (
 	"time"
 )
 
-// limiter keeps, per API key, a fixed window aligned to the server epoch (window id = floor(serverNow/Window)),
-// the stricter route bucket, and a calendar-month usage counter. A request is admitted only when every limit that
-// applies to it has room; an admitted request consumes one unit of each. Rejected requests (401, 429) consume
-// nothing, so 429s do not count against the monthly quota.
+// limiter keeps, per API key, a fixed window, the stricter route bucket, and a calendar-month usage counter. The
+// window lies on the server epoch's grid moved by WindowOffset (window id = floor((serverNow − offset)/Window)),
+// or, with WindowFromFirstCall, starts at the key's first call after its previous window ended. A request is
+// admitted only when every limit that applies to it has room; an admitted request consumes one unit of each.
+// Rejected requests (401, 429) consume nothing, so 429s do not count against the monthly quota.
 type limiter struct {
 	window, routeWindow time.Duration
 	perWindow, routePer int
 	quota, usageStart   int64
+	offset              time.Duration
+	firstCall           bool
+	rounding            string
 	keys                map[string]*keyLimits
 }
 
 type keyLimits struct {
 	windowID, routeID int64
+	windowEnd         time.Time // end of the key's current main window (zero: none yet)
 	count, routeCount int
 	month             string
 	usage             int64
 }
+
+// How X-RateLimit-Reset (epoch seconds) is written when a window does not end on a whole second.
+const (
+	ResetRoundUp   = "up"    // the next whole second (default)
+	ResetRoundDown = "down"  // the whole second before: the header reads up to a second early
+	ResetExact     = "exact" // milliseconds as a fraction ("1741771860.250")
+)
 
 // verdict is the outcome of admission plus everything the rate headers need.
 type verdict struct {
@@ -36,6 +48,7 @@ type verdict struct {
 	retryAt          time.Time // when a rejected request may be retried
 
 	monthLimit, monthRemaining int64
+	rounding                   string // how the epoch reset is written
 }
 
 func newLimiter(o Options) *limiter {
@@ -43,8 +56,15 @@ func newLimiter(o Options) *limiter {
 		window: o.Window, routeWindow: o.RouteWindow,
 		perWindow: o.PerWindow, routePer: o.RoutePerWindow,
 		quota: o.MonthlyQuota, usageStart: o.MonthlyUsageStart,
+		offset: o.WindowOffset, firstCall: o.WindowFromFirstCall, rounding: o.ResetRounding,
 		keys: map[string]*keyLimits{},
 	}
+}
+
+// gridEnd is the end of the grid window holding now (the grid moved by the window offset).
+func (l *limiter) gridEnd(now time.Time) (int64, time.Time) {
+	id := windowID(now.Add(-l.offset), l.window)
+	return id, windowEnd(id, l.window).Add(l.offset)
 }
 
 func windowID(now time.Time, w time.Duration) int64 {
@@ -74,8 +94,12 @@ func (l *limiter) state(key string, now time.Time) *keyLimits {
 		k = &keyLimits{month: monthOf(now), usage: l.usageStart}
 		l.keys[key] = k
 	}
-	if id := windowID(now, l.window); id != k.windowID {
-		k.windowID, k.count = id, 0
+	if l.firstCall {
+		if k.windowEnd.IsZero() || !now.Before(k.windowEnd) {
+			k.windowEnd, k.count = now.Add(l.window), 0
+		}
+	} else if id, end := l.gridEnd(now); id != k.windowID || k.windowEnd.IsZero() {
+		k.windowID, k.windowEnd, k.count = id, end, 0
 	}
 	if id := windowID(now, l.routeWindow); id != k.routeID {
 		k.routeID, k.routeCount = id, 0
@@ -122,8 +146,12 @@ func (l *limiter) admit(key string, now time.Time, routeLimited bool) verdict {
 // peek describes key's state without consuming anything (used for 401s, which carry the headers too).
 func (l *limiter) peek(key string, now time.Time) verdict {
 	if key == "" {
+		_, end := l.gridEnd(now)
+		if l.firstCall {
+			end = now.Add(l.window) // a window would start with this call
+		}
 		return verdict{limit: l.perWindow, remaining: l.perWindow, policyWindow: l.window,
-			resetAt: windowEnd(windowID(now, l.window), l.window), monthLimit: l.quota, monthRemaining: l.quota}
+			resetAt: end, monthLimit: l.quota, monthRemaining: l.quota, rounding: l.rounding}
 	}
 	return l.mainVerdict(l.state(key, now))
 }
@@ -139,8 +167,24 @@ func (l *limiter) mainVerdict(k *keyLimits) verdict {
 	}
 	return verdict{
 		limit: l.perWindow, remaining: rem, policyWindow: l.window,
-		resetAt:    windowEnd(k.windowID, l.window),
-		monthLimit: l.quota, monthRemaining: mrem,
+		resetAt:    k.windowEnd,
+		monthLimit: l.quota, monthRemaining: mrem, rounding: l.rounding,
+	}
+}
+
+// epochReset writes the end of a window as epoch seconds in the configured rounding.
+func epochReset(t time.Time, rounding string) string {
+	switch rounding {
+	case ResetExact:
+		return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+	case ResetRoundDown:
+		return strconv.FormatInt(floorDiv(t.UnixNano(), int64(time.Second)), 10)
+	default:
+		sec := floorDiv(t.UnixNano(), int64(time.Second))
+		if t.Nanosecond() != 0 {
+			sec++
+		}
+		return strconv.FormatInt(sec, 10)
 	}
 }
 
@@ -154,16 +198,12 @@ func ceilSeconds(d time.Duration) int64 {
 
 // writeRateHeaders sets every rate header variant of notes §10.2 plus Date from the server clock.
 func writeRateHeaders(h http.Header, v verdict, now time.Time) {
-	resetEpoch := v.resetAt.Unix()
-	if v.resetAt.Nanosecond() != 0 {
-		resetEpoch++
-	}
 	delta := ceilSeconds(v.resetAt.Sub(now))
 	limit, rem := strconv.Itoa(v.limit), strconv.Itoa(v.remaining)
 	h.Set("Date", now.UTC().Format(http.TimeFormat))
 	h.Set("X-RateLimit-Limit", limit)
 	h.Set("X-RateLimit-Remaining", rem)
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(resetEpoch, 10))
+	h.Set("X-RateLimit-Reset", epochReset(v.resetAt, v.rounding))
 	h.Set("RateLimit-Limit", limit)
 	h.Set("RateLimit-Remaining", rem)
 	h.Set("RateLimit-Reset", strconv.FormatInt(delta, 10))

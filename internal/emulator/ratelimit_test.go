@@ -272,3 +272,82 @@ func TestRejectedRequestsDoNotConsume(t *testing.T) {
 		t.Fatalf("total %d", f.e.TotalRequests())
 	}
 }
+
+// Server clock dialects: windows off the second grid, windows that start at a key's first call, and the epoch
+// reset written rounded up, floored or exact.
+func TestWindowDialects(t *testing.T) {
+	minute := time.Date(2026, 3, 12, 9, 31, 0, 0, time.UTC) // testStart is 09:30:20
+	cases := []struct {
+		name      string
+		opts      Options
+		reset     string        // X-RateLimit-Reset of the first answer
+		delta     int64         // RateLimit-Reset of the first answer
+		stillFull time.Duration // after testStart: the window is still the first call's (429 with PerWindow 1)
+		fresh     time.Duration // after testStart: a new window
+	}{
+		{"offset 0.9 s, floored", Options{WindowOffset: 900 * time.Millisecond, ResetRounding: ResetRoundDown},
+			strconv.FormatInt(minute.Unix(), 10), 41, 40*time.Second + 850*time.Millisecond, 40*time.Second + 900*time.Millisecond},
+		{"offset 0.9 s, rounded up", Options{WindowOffset: 900 * time.Millisecond},
+			strconv.FormatInt(minute.Unix()+1, 10), 41, 40*time.Second + 850*time.Millisecond, 40*time.Second + 900*time.Millisecond},
+		{"offset 0.9 s, exact", Options{WindowOffset: 900 * time.Millisecond, ResetRounding: ResetExact},
+			strconv.FormatInt(minute.Unix(), 10) + ".900", 41, 40*time.Second + 850*time.Millisecond, 40*time.Second + 900*time.Millisecond},
+		{"on the grid, exact", Options{ResetRounding: ResetExact},
+			strconv.FormatInt(minute.Unix(), 10) + ".000", 40, 39*time.Second + 999*time.Millisecond, 40 * time.Second},
+		{"first call", Options{WindowFromFirstCall: true, ResetRounding: ResetRoundDown},
+			strconv.FormatInt(minute.Unix()+20, 10), 60, 60*time.Second + 249*time.Millisecond, 60*time.Second + 250*time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.PerWindow = 1
+			f := newFixture(t, c.opts)
+			f.clk.Advance(250 * time.Millisecond)
+			r := f.do("GET", "/me", DemoKey, nil)
+			wantStatus(t, r, 200)
+			if got := header(t, r, "X-RateLimit-Reset"); got != c.reset {
+				t.Fatalf("X-RateLimit-Reset %s, want %s", got, c.reset)
+			}
+			if got := headerInt(t, r, "RateLimit-Reset"); got != c.delta {
+				t.Fatalf("RateLimit-Reset %d, want %d", got, c.delta)
+			}
+			f.clk.Advance(c.stillFull - 250*time.Millisecond)
+			wantError(t, f.do("GET", "/me", DemoKey, nil), 429, "rateLimited")
+			f.clk.Advance(c.fresh - c.stillFull)
+			wantStatus(t, f.do("GET", "/me", DemoKey, nil), 200)
+		})
+	}
+}
+
+func TestFirstCallWindowStartsAfterAnIdleGap(t *testing.T) {
+	f := newFixture(t, Options{PerWindow: 2, WindowFromFirstCall: true})
+	wantStatus(t, f.do("GET", "/me", DemoKey, nil), 200)
+	f.clk.Advance(200 * time.Second) // the first window ended long ago: nothing runs until the next call
+	r := f.do("GET", "/me", DemoKey, nil)
+	wantStatus(t, r, 200)
+	if got, want := headerInt(t, r, "X-RateLimit-Reset"), testStart.Add(260*time.Second).Unix(); got != want {
+		t.Fatalf("reset %d, want %d: the window starts at the call", got, want)
+	}
+	if got := headerInt(t, r, "X-RateLimit-Remaining"); got != 1 {
+		t.Fatalf("remaining %d, want 1", got)
+	}
+	// Another key's window is its own.
+	r = f.do("GET", "/me", DemoTeammateKey, nil)
+	if got, want := headerInt(t, r, "X-RateLimit-Reset"), testStart.Add(260*time.Second).Unix(); got != want {
+		t.Fatalf("teammate reset %d, want %d", got, want)
+	}
+}
+
+func TestWindowDialectOptionsValidate(t *testing.T) {
+	for _, o := range []Options{
+		{ResetRounding: "sideways"},
+		{WindowOffset: -time.Second},
+		{WindowOffset: time.Minute},
+		{Window: 10 * time.Second, WindowOffset: 10 * time.Second},
+	} {
+		if err := o.Validate(); err == nil {
+			t.Errorf("%+v validated", o)
+		}
+	}
+	if err := (Options{Window: 10 * time.Second, WindowOffset: 9 * time.Second, ResetRounding: ResetExact}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -224,6 +224,9 @@ func (g *Gate) joinFlight(ctx context.Context, req *http.Request, t Ticket, key 
 	leader := f == nil
 	if leader {
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		// The shared request outlives its first caller: it must not report to that caller's observer after the
+		// caller left, nor fail every joiner on that caller's MaxWait (each caller's MaxWait is checked on entry).
+		fctx = WithMaxWait(WithWaitObserver(fctx, nil), 0)
 		f = &flight{path: req.URL.Path, done: make(chan struct{}), cancel: cancel, ref: &waiterRef{}}
 		g.flights.m[key] = f
 		go g.runFlight(fctx, req.Clone(fctx), t, key, ttl, f)

@@ -22,8 +22,15 @@
 // With a WindowStore the shared count of all replicas takes the place of ours (avail is also bounded by
 // L − shared − non-store clients); while the store fails each process keeps to L/StoreReplicas (fail-safe). Every
 // header family is read (X-RateLimit-*, RateLimit-*, the combined RateLimit: and RateLimit-Policy, Retry-After in
-// all spellings, the *-Month quota headers); an epoch Reset is exact, a whole-second delta is padded by a second.
-// Until headers say otherwise the gate assumes 60 requests per 60 s.
+// all spellings, the *-Month quota headers). Only a sub-second epoch Reset is exact: a whole-second epoch may be
+// floored, rounded or ceiled by the server and a whole-second delta is rounded too, so either is read as a window
+// ending within a second of it (padded by a second for the probe, a second early for pacing). The roll narrows
+// that: the window an answer first shows started no later than the answer left the server, and no earlier than
+// the previous window's last counted request arrived, so its end lies within one window of both (with the
+// window length from RateLimit-Policy); where the window starts at a key's first call, the probe's round trip
+// bounds it. Answers of routes with their own bucket never teach the key's limit or window (they may carry the
+// bucket's headers); their budget counts only when they show the key's limit. Until headers say otherwise the
+// gate assumes 60 requests per 60 s.
 //
 // # Clock and probe
 //
@@ -45,7 +52,9 @@
 //
 // where f is the elapsed fraction of the pacing span, B the background burst (5) and R the interactive reserve
 // (15 % of L, or 1.5 × the interactive demand of recent windows if more, at most L/2). Background traffic thus
-// runs at an even pace, leaves room for people at every moment, and still takes the whole window by its end.
+// runs at an even pace, leaves room for people at every moment, and still takes the whole window by its end. The
+// floor ⌈R/3⌉ goes to background traffic as early as its queued and in-flight requests need to send it, one round
+// trip per turn, before the span ends.
 //
 // Within a class users are served round-robin (a 429 retry goes to the front). Round-robin alone does not help
 // when tokens arrive in bursts, since a light user is not queued at the instant they appear, so each user also
@@ -64,6 +73,16 @@
 // one request tests the quota every QuotaProbeInterval. A caller whose deadline falls before the earliest moment
 // it could be sent gets *RateLimitedError{RetryAt} at once; a cancelled caller leaves the queue and gives back a
 // grant it did not use.
+//
+// # Waiting, visibly
+//
+// WithWaitObserver reports a queued request's expected send time (WaitInfo: how many go before it, how long,
+// why) when it starts to wait and whenever that changes; WithMaxWait fails a request at once, with
+// *RateLimitedError, when its expected wait passes a bound; Gate.Estimate says what a new request would face.
+// The estimate counts the queue ahead: interactive before background, round-robin between users, the rest of the
+// current window and then whole windows of L less the other clients' share, background tokens on the pace line,
+// route buckets, 429 blocks and the probe after a reset. Coalesced callers get the MaxWait check on entry but no
+// observer calls (the shared request is not theirs alone).
 //
 // # Cache and coalescing
 //

@@ -47,6 +47,22 @@ type fakeConfig struct {
 	Foreign int
 	// QuotaStyle picks the quota 429 body: "object" (default), "string", "problem".
 	QuotaStyle string
+
+	// Server clock dialects. WindowOffset moves the windows off the grid of epoch multiples of Window;
+	// FirstCall starts a key's window at its first call after the previous one ended (WindowOffset is then
+	// unused). ResetRounding is how the epoch X-RateLimit-Reset is written: "up" (default), "down", "exact"
+	// (milliseconds as a fraction).
+	WindowOffset  time.Duration
+	FirstCall     bool
+	ResetRounding string
+	// RouteHeaders makes 2xx answers on the route bucket's paths carry the bucket's headers, not the key's.
+	RouteHeaders bool
+}
+
+// fakeWindow is one window of a FirstCall server.
+type fakeWindow struct {
+	start, end time.Time
+	n          int
 }
 
 type fakeBlock struct{ delivered, until time.Time }
@@ -71,6 +87,7 @@ type fakeServer struct {
 	early                      int
 	paths                      []string
 	keys                       []string
+	windows                    []fakeWindow // FirstCall mode
 }
 
 func newFakeServer(cfg fakeConfig) *fakeServer {
@@ -161,11 +178,23 @@ func (s *fakeServer) serve(req *http.Request, id string) (*http.Response, int) {
 	defer s.mu.Unlock()
 	srvNow := time.Now().Add(s.cfg.Skew)
 	W := int64(s.cfg.Window)
-	idx := srvNow.UnixNano() / W
-	if idx != s.winIdx {
-		s.winIdx, s.winCount = idx, min(s.cfg.Foreign, s.cfg.Limit)
+	var idx int64
+	var resetAt time.Time
+	if s.cfg.FirstCall {
+		if n := len(s.windows); n == 0 || !srvNow.Before(s.windows[n-1].end) {
+			s.windows = append(s.windows, fakeWindow{start: srvNow, end: srvNow.Add(s.cfg.Window)})
+			s.winCount = min(s.cfg.Foreign, s.cfg.Limit)
+		}
+		idx = int64(len(s.windows) - 1)
+		resetAt = s.windows[idx].end
+	} else {
+		off := int64(s.cfg.WindowOffset)
+		idx = floorDiv(srvNow.UnixNano()-off, W)
+		if idx != s.winIdx {
+			s.winIdx, s.winCount = idx, min(s.cfg.Foreign, s.cfg.Limit)
+		}
+		resetAt = time.Unix(0, (idx+1)*W+off)
 	}
-	resetAt := time.Unix(0, (idx+1)*W)
 	h := http.Header{}
 	status, body, retryAfter := http.StatusOK, `{"ok":true}`, 0
 	routed := s.cfg.RoutePrefix != "" && strings.HasPrefix(req.URL.Path, s.cfg.RoutePrefix)
@@ -205,6 +234,9 @@ func (s *fakeServer) serve(req *http.Request, id string) (*http.Response, int) {
 	default:
 		s.winCount++
 		s.perWindow[idx]++
+		if s.cfg.FirstCall {
+			s.windows[idx].n++
+		}
 		s.monthUsed++
 		s.oks++
 		if routed {
@@ -222,8 +254,12 @@ func (s *fakeServer) serve(req *http.Request, id string) (*http.Response, int) {
 		s.n429++
 	}
 	bucket429 := routed && status == http.StatusTooManyRequests && !storm && !quotaOut && s.winCount < s.cfg.Limit
-	if !bucket429 {
-		s.writeHeaders(h, srvNow, resetAt, quotaOut)
+	switch {
+	case routed && status == http.StatusOK && s.cfg.RouteHeaders:
+		rEnd := time.Unix(0, (s.routeIdx+1)*int64(s.cfg.RouteWindow))
+		s.writeHeaders(h, srvNow, s.cfg.RouteLimit, s.cfg.RouteLimit-s.routeN, rEnd, s.cfg.RouteWindow, quotaOut)
+	case !bucket429:
+		s.writeHeaders(h, srvNow, s.cfg.Limit, s.cfg.Limit-s.winCount, resetAt, s.cfg.Window, quotaOut)
 	}
 	if retryAfter > 0 && s.has(famRetryAfter) {
 		ra := strconv.Itoa(retryAfter)
@@ -246,9 +282,28 @@ func ceilSec(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-func (s *fakeServer) writeHeaders(h http.Header, srvNow, resetAt time.Time, quotaOut bool) {
-	L := s.cfg.Limit
-	rem := max(0, L-s.winCount)
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// epochReset writes an epoch reset in the configured rounding.
+func (s *fakeServer) epochReset(resetAt time.Time) string {
+	switch s.cfg.ResetRounding {
+	case "down":
+		return strconv.FormatInt(floorDiv(resetAt.UnixNano(), int64(time.Second)), 10)
+	case "exact":
+		return strconv.FormatFloat(float64(resetAt.UnixMilli())/1000, 'f', 3, 64)
+	default:
+		return strconv.FormatInt(ceilSec(time.Duration(resetAt.UnixNano())), 10)
+	}
+}
+
+func (s *fakeServer) writeHeaders(h http.Header, srvNow time.Time, L, rem int, resetAt time.Time, window time.Duration, quotaOut bool) {
+	rem = max(0, rem)
 	delta := ceilSec(resetAt.Sub(srvNow))
 	if s.has(famDate) {
 		h.Set("Date", srvNow.UTC().Format(http.TimeFormat))
@@ -256,7 +311,7 @@ func (s *fakeServer) writeHeaders(h http.Header, srvNow, resetAt time.Time, quot
 	if s.has(famX) {
 		h.Set("X-RateLimit-Limit", strconv.Itoa(L))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(rem))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilSec(time.Duration(resetAt.UnixNano())), 10))
+		h.Set("X-RateLimit-Reset", s.epochReset(resetAt))
 	}
 	if s.has(famRL) {
 		h.Set("RateLimit-Limit", strconv.Itoa(L))
@@ -267,7 +322,7 @@ func (s *fakeServer) writeHeaders(h http.Header, srvNow, resetAt time.Time, quot
 		h.Set("RateLimit", fmt.Sprintf("limit=%d, remaining=%d, reset=%d", L, rem, delta))
 	}
 	if s.has(famPolicy) {
-		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", L, ceilSec(s.cfg.Window)))
+		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", L, ceilSec(window)))
 	}
 	if s.has(famMonth) && s.cfg.Month > 0 {
 		mrem := strconv.Itoa(max(0, s.cfg.Month-s.monthUsed))
@@ -286,9 +341,23 @@ func (s *fakeServer) writeHeaders(h http.Header, srvNow, resetAt time.Time, quot
 func (s *fakeServer) fullWindowUse(from, to time.Time) (float64, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cfg.FirstCall {
+		total, n := 0, 0
+		for _, w := range s.windows {
+			if !w.start.Before(from) && !w.end.After(to) {
+				total += w.n
+				n++
+			}
+		}
+		if n == 0 {
+			return 0, 0
+		}
+		return float64(total) / float64(n*s.cfg.Limit), n
+	}
 	W := int64(s.cfg.Window)
-	first := (from.UnixNano() + W - 1) / W
-	last := to.UnixNano()/W - 1
+	off := int64(s.cfg.WindowOffset)
+	first := floorDiv(from.UnixNano()-off+W-1, W)
+	last := floorDiv(to.UnixNano()-off, W) - 1
 	if last < first {
 		return 0, 0
 	}

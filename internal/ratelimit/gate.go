@@ -402,6 +402,7 @@ func (g *Gate) do(ctx context.Context, req *http.Request, t Ticket, ref *waiterR
 func (g *Gate) newWaiter(ctx context.Context, req *http.Request, t Ticket) *waiter {
 	w := &waiter{ticket: t, cost: t.Cost, method: req.Method, path: req.URL.Path, keyID: g.keyID(req)}
 	w.idempotent = safeMethod(req.Method)
+	w.observer, w.maxWait = waitOptions(ctx)
 	if d, ok := ctx.Deadline(); ok {
 		w.deadline = d
 	}
@@ -470,11 +471,25 @@ func (g *Gate) wait(ctx context.Context, w *waiter, front bool) error {
 		g.mu.Unlock()
 		return err
 	}
-	ready := w.ready
+	ready, notify := w.ready, w.notify
 	g.mu.Unlock()
-	select {
-	case <-ready:
-	case <-ctx.Done():
+	for waiting := true; waiting; {
+		select {
+		case <-ready:
+			waiting = false
+		case <-ctx.Done():
+			waiting = false
+		case <-notify:
+			// The observer runs here, on the waiting goroutine and outside the lock, so it is never called
+			// after this request was sent or failed.
+			g.mu.Lock()
+			info, ok := w.pending, w.hasPending && w.state == stateQueued
+			w.hasPending = false
+			g.mu.Unlock()
+			if ok {
+				w.observer(info)
+			}
+		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -497,7 +512,16 @@ func (g *Gate) failFast(ctx context.Context, req *http.Request, t Ticket) error 
 	w := g.newWaiter(ctx, req, t)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.b.precheck(w, time.Now(), false)
+	now := time.Now()
+	if err := g.b.precheck(w, now, false); err != nil {
+		return err
+	}
+	if w.maxWait > 0 {
+		if info := g.b.estimate(w, now, false); info.Estimate > w.maxWait {
+			return &RateLimitedError{RetryAt: info.Until, Reason: info.Reason}
+		}
+	}
+	return nil
 }
 
 // storeAdmit registers a granted request with the WindowStore, if any. It returns false when a shared window is

@@ -19,8 +19,9 @@ type Headers struct {
 	Remaining int
 	// ResetAt is the end of the window the response was counted in, on the server's clock.
 	ResetAt time.Time
-	// ResetExact says ResetAt came from an epoch timestamp rather than a whole-second delta, which can be up to
-	// a second off.
+	// ResetExact says ResetAt came from an epoch timestamp with sub-second precision (a fraction, or
+	// milliseconds). A whole-second epoch may have been floored, rounded or ceiled by the server, and a
+	// whole-second delta is rounded too: both can be a second off either way.
 	ResetExact bool
 	// Window is the window length from RateLimit-Policy (w=); 0 if absent.
 	Window time.Duration
@@ -86,14 +87,18 @@ func ParseHeaders(h http.Header, now time.Time) Headers {
 		}
 		out.Remaining = minInt(out.Remaining, math.Max(v, 0), true)
 	}
-	var exact, deltas []time.Time
-	resets := func(v float64, ok bool) {
-		if t, isEpoch, good := resolveInstant(v, ok, now); good {
-			if isEpoch {
-				exact = append(exact, t)
-			} else {
-				deltas = append(deltas, t)
-			}
+	var exact, whole, deltas []time.Time
+	resets := func(raw string) {
+		v, ok := number(raw)
+		t, kind, good := resolveInstant(v, ok, now)
+		switch {
+		case !good:
+		case kind == instantDelta:
+			deltas = append(deltas, t)
+		case kind == instantEpochMillis || strings.Contains(raw, "."):
+			exact = append(exact, t)
+		default:
+			whole = append(whole, t)
 		}
 	}
 
@@ -101,8 +106,8 @@ func ParseHeaders(h http.Header, now time.Time) Headers {
 	limits(number(h.Get("RateLimit-Limit")))
 	remainings(number(h.Get("X-RateLimit-Remaining")))
 	remainings(number(h.Get("RateLimit-Remaining")))
-	resets(number(h.Get("X-RateLimit-Reset")))
-	resets(number(h.Get("RateLimit-Reset")))
+	resets(h.Get("X-RateLimit-Reset"))
+	resets(h.Get("RateLimit-Reset"))
 
 	for _, item := range splitList(h.Values("RateLimit")) {
 		for k, v := range params(item) {
@@ -112,7 +117,7 @@ func ParseHeaders(h http.Header, now time.Time) Headers {
 			case "remaining", "r":
 				remainings(number(v))
 			case "reset", "t":
-				resets(number(v))
+				resets(v)
 			}
 		}
 	}
@@ -157,10 +162,13 @@ func ParseHeaders(h http.Header, now time.Time) Headers {
 		out.Remaining = out.Limit
 	}
 
-	// An epoch timestamp is exact; whole-second deltas are not, so an epoch wins when there is one.
+	// A sub-second epoch is exact. A whole-second epoch is rounded, but unlike a delta it does not depend on
+	// when the server stamped the answer, so it comes next.
 	switch {
 	case len(exact) > 0:
 		out.ResetAt, out.ResetExact = latest(exact), true
+	case len(whole) > 0:
+		out.ResetAt = latest(whole)
 	case len(deltas) > 0:
 		out.ResetAt = latest(deltas)
 	}
@@ -208,23 +216,31 @@ func ParseHeaders(h http.Header, now time.Time) Headers {
 	return out
 }
 
+type instantKind uint8
+
+const (
+	instantDelta instantKind = iota
+	instantEpoch
+	instantEpochMillis
+)
+
 // resolveInstant turns a Reset or Retry-After number into a server-clock instant: an epoch (seconds, or
 // milliseconds when that is what lands near now) or a delta in seconds. It rejects what is neither.
-func resolveInstant(v float64, ok bool, now time.Time) (t time.Time, isEpoch, good bool) {
+func resolveInstant(v float64, ok bool, now time.Time) (t time.Time, kind instantKind, good bool) {
 	if !ok || v < 0 {
-		return time.Time{}, false, false
+		return time.Time{}, 0, false
 	}
 	nowSec := float64(now.UnixNano()) / 1e9
 	if math.Abs(v-nowSec) < epochNearness.Seconds() {
-		return time.Unix(0, int64(v*1e9)), true, true
+		return time.UnixMicro(int64(math.Round(v * 1e6))), instantEpoch, true
 	}
 	if ms := v / 1000; math.Abs(ms-nowSec) < epochNearness.Seconds() {
-		return time.Unix(0, int64(ms*1e9)), true, true
+		return time.UnixMicro(int64(math.Round(v * 1e3))), instantEpochMillis, true
 	}
 	if v < maxDeltaSecs {
-		return now.Add(time.Duration(v * float64(time.Second))), false, true
+		return now.Add(time.Duration(v * float64(time.Second))), instantDelta, true
 	}
-	return time.Time{}, false, false
+	return time.Time{}, 0, false
 }
 
 func latest(ts []time.Time) time.Time {

@@ -39,8 +39,12 @@ func TestParseHeaders(t *testing.T) {
 		want want
 	}{
 		{"no headers", hdr(), none},
-		{"X family, epoch reset", hdr("X-RateLimit-Limit", "300", "X-RateLimit-Remaining", "12", "X-RateLimit-Reset", itoa(epoch+34)),
-			with(func(w *want) { w.limit, w.remaining, w.reset, w.exact = 300, 12, at(epoch+34), true })},
+		{"X family, whole-second epoch reset is rounded", hdr("X-RateLimit-Limit", "300", "X-RateLimit-Remaining", "12", "X-RateLimit-Reset", itoa(epoch+34)),
+			with(func(w *want) { w.limit, w.remaining, w.reset = 300, 12, at(epoch+34) })},
+		{"X family, fractional epoch reset is exact", hdr("X-RateLimit-Reset", itoa(epoch+34)+".250"),
+			with(func(w *want) { w.reset, w.exact = at(epoch+34).Add(250*time.Millisecond), true })},
+		{"X family, epoch reset with a zero fraction is exact", hdr("X-RateLimit-Reset", itoa(epoch+34)+".000"),
+			with(func(w *want) { w.reset, w.exact = at(epoch+34), true })},
 		{"X family, small reset is a delta", hdr("X-RateLimit-Reset", "34"),
 			with(func(w *want) { w.reset = parseNow.Add(34 * time.Second) })},
 		{"X family, reset in epoch milliseconds", hdr("X-RateLimit-Reset", itoa(epoch*1000+34000)),
@@ -60,7 +64,7 @@ func TestParseHeaders(t *testing.T) {
 		{"families disagree: lowest limit and remaining, epoch reset wins", hdr(
 			"X-RateLimit-Limit", "300", "X-RateLimit-Remaining", "40", "X-RateLimit-Reset", itoa(epoch+30),
 			"RateLimit-Limit", "60", "RateLimit-Remaining", "12", "RateLimit-Reset", "31"),
-			with(func(w *want) { w.limit, w.remaining, w.reset, w.exact = 60, 12, at(epoch+30), true })},
+			with(func(w *want) { w.limit, w.remaining, w.reset = 60, 12, at(epoch+30) })},
 		{"remaining above limit is clamped", hdr("X-RateLimit-Limit", "60", "X-RateLimit-Remaining", "900"),
 			with(func(w *want) { w.limit, w.remaining = 60, 60 })},
 		{"negative remaining means none left", hdr("X-RateLimit-Remaining", "-3"),
@@ -90,7 +94,7 @@ func TestParseHeaders(t *testing.T) {
 			"RateLimit-Limit-Month", "1000", "RateLimit-Remaining-Month", "10",
 			"X-RateLimit-Limit-Month", "1000", "X-RateLimit-Remaining-Month", "10"),
 			with(func(w *want) {
-				w.limit, w.remaining, w.reset, w.exact, w.window = 300, 12, at(epoch+34), true, time.Minute
+				w.limit, w.remaining, w.reset, w.window = 300, 12, at(epoch+34), time.Minute
 				w.monthLimit, w.monthRemaining = 1000, 10
 			})},
 	}
@@ -113,7 +117,7 @@ func TestParseHeadersDateHoursOff(t *testing.T) {
 	srv := parseNow.Add(5 * time.Hour)
 	h := hdr("Date", srv.Format(http.TimeFormat), "X-RateLimit-Reset", itoa(srv.Unix()+20), "RateLimit-Reset", "20")
 	got := ParseHeaders(h, parseNow)
-	if !got.Date.Equal(srv) || !got.ResetAt.Equal(srv.Add(20*time.Second)) || !got.ResetExact {
+	if !got.Date.Equal(srv) || !got.ResetAt.Equal(srv.Add(20*time.Second)) || got.ResetExact {
 		t.Fatalf("Date %v reset %v exact %v; want %v and %v", got.Date, got.ResetAt, got.ResetExact, srv, srv.Add(20*time.Second))
 	}
 	// A Date years away is garbage, not skew.

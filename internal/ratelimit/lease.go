@@ -19,6 +19,7 @@ type Lease struct {
 func (g *Gate) Acquire(ctx context.Context, t Ticket) (*Lease, error) {
 	t = normalTicket(t)
 	w := &waiter{ticket: t, cost: t.Cost, method: "ACQUIRE", keyID: "anonymous"}
+	w.observer, w.maxWait = waitOptions(ctx)
 	if d, ok := ctx.Deadline(); ok {
 		w.deadline = d
 	}

@@ -30,6 +30,7 @@ type waiter struct {
 	state waitState
 	err   error // set with stateDone by the gate (quota, closed, doomed deadline)
 
+	bgCounted  bool        // counted in budget.bgInflight
 	probe      bool        // this grant is the gate's one probe
 	quotaProbe bool        // this grant re-probes an exhausted monthly quota
 	monthCheck bool        // this grant tests a monthly quota the server reported spent
@@ -40,6 +41,14 @@ type waiter struct {
 	cumAt      int64       // gate.grantCost right after this grant, for monthly accounting
 	storeKeys  []string    // WindowStore keys this grant was added to
 	countedIn  time.Time   // the window (end, server clock) its answer says counted it; zero if unknown
+
+	observer   func(WaitInfo) // WithWaitObserver; nil: none
+	maxWait    time.Duration  // WithMaxWait; 0: none
+	notify     chan struct{}  // signals a pending observer call to the waiting goroutine
+	pending    WaitInfo       // the estimate to report next
+	hasPending bool           // pending is not yet reported
+	notified   bool           // the observer was handed an estimate in this wait
+	lastInfo   WaitInfo       // the estimate last handed to the observer
 }
 
 // userKey identifies one user's queue within a class.
