@@ -45,6 +45,7 @@ type config struct {
 	readOnly   bool
 	logLevel   string
 	jsonOutput bool
+	ops        app.OpsConfig
 }
 
 func main() {
@@ -57,6 +58,7 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	c.app.AddPostmanFlags(fs)
+	c.ops.AddFlags(fs)
 	fs.DurationVar(&c.app.Timeout, "timeout", 0, "timeout of one Postman API call (default 60s; monitor runs wait longer)")
 	fs.BoolVar(&c.app.Demo, "demo", false, "serve an embedded Postman emulator with demo data; no key needed")
 	fs.StringVar(&c.httpAddr, "http", app.EnvOr("PMOPS_HTTP_ADDR", ""), "serve Streamable HTTP on this address instead of stdio [PMOPS_HTTP_ADDR]")
@@ -106,6 +108,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	ops, err := app.OpenOps(c.ops, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
+		return 2
+	}
+	defer ops.Close()
+	c.app.Ops = ops
 	backend, err := app.Open(c.app)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
@@ -168,8 +177,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
 		return 2
 	}
+	if err := ops.Serve(); err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
+		return 2
+	}
 	if c.httpAddr != "" {
-		return serveHTTP(ctx, s, c.httpAddr, logger, stderr)
+		return serveHTTP(ctx, s, c.httpAddr, ops, logger, stderr)
 	}
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
@@ -180,13 +193,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, logger *slog.Logger, stderr io.Writer) int {
+func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, ops *app.Ops, logger *slog.Logger, stderr io.Writer) int {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: listen on %s: %v\n", addr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: mcpserver.HTTPHandler(s), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ops.Handler(mcpserver.HTTPHandler(s)), ReadHeaderTimeout: 10 * time.Second}
 	logger.Info("serving MCP over Streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

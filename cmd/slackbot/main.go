@@ -40,6 +40,7 @@ type config struct {
 	signingSecret string
 	appToken      string
 	secretKey     string
+	ops           app.OpsConfig
 }
 
 func main() {
@@ -63,6 +64,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	workers, _ := strconv.Atoi(app.EnvOr("PMOPS_SLACK_WORKERS", "16"))
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
 	c.app.AddPostmanFlags(fs)
+	c.ops.AddFlags(fs)
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -123,6 +125,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.app.Logger = logger
+	ops, err := app.OpenOps(c.ops, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	defer ops.Close()
+	c.app.Ops = ops
 
 	var sealer slackbot.Sealer
 	if c.secretKey != "" {
@@ -141,7 +150,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer backend.Close()
 
 	dbPath := c.storePath()
-	st, err := openStore(dbPath)
+	st, err := openStore(dbPath, ops)
 	if err != nil {
 		fmt.Fprintf(stderr, "slackbot: open store %s: %v\n", dbPath, err)
 		return 2
@@ -190,6 +199,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if c.appToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(c.appToken))
 	}
+	opts = append(opts, slack.OptionHTTPClient(ops.SlackHTTPClient()))
 	api := slack.New(c.botToken, opts...)
 	// A wrong bot token would fail every answer later; say so now, naming the variable.
 	actx, acancel := context.WithTimeout(ctx, 15*time.Second)
@@ -216,6 +226,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		d.Close(sctx)
 	}()
 
+	ops.AddReady("slack", app.Cached(time.Minute, func(ctx context.Context) error { _, err := slackbot.CheckBotToken(ctx, api); return err }))
+	if err := ops.Serve(); err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
 	if c.appToken != "" {
 		logger.Info("serving Slack over Socket Mode")
 		sm := &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
@@ -231,7 +246,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "slackbot: listen on %s: %v\n", c.httpAddr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ops.Handler(h.Handler()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
 	logger.Info("serving Slack request URLs", "addr", ln.Addr().String(), "commands", "/slack/commands", "interactions", "/slack/interactions")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -252,7 +267,10 @@ type closableStore interface {
 	Close() error
 }
 
-func openStore(path string) (closableStore, error) {
+func openStore(path string, ops *app.Ops) (closableStore, error) {
+	if ops.Redis != nil {
+		return ops.Redis, nil
+	}
 	if path == ":memory:" {
 		return store.NewMemory(), nil
 	}

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pmops/pmops/internal/api"
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -34,6 +36,9 @@ type Config struct {
 	// MaxKeys bounds how many keys keep a client (and gate) in memory at once. Default 256.
 	MaxKeys int
 	Logger  *slog.Logger
+	// Ops, when set, completes every key's gate (shared window store, metrics hook) and reads the gates for
+	// /metrics.
+	Ops *Ops
 }
 
 // Backend hands out tool environments per Postman key.
@@ -64,6 +69,9 @@ func Open(cfg Config) (*Backend, error) {
 		cfg.MaxKeys = 256
 	}
 	b := &Backend{cfg: cfg, runs: tools.NewRunLog(512), clients: map[[32]byte]*entry{}}
+	if cfg.Ops != nil {
+		cfg.Ops.Metrics.AddGates(b.Snapshots)
+	}
 	if cfg.Demo {
 		if cfg.BaseURL != "" || cfg.Region != "" {
 			return nil, fmt.Errorf("-demo serves its own Postman emulator; drop the base URL and region settings")
@@ -104,6 +112,29 @@ func (b *Backend) apiConfig(key string) api.Config {
 		Logger: b.cfg.Logger.With("component", "api")}
 }
 
+// gatedConfig is apiConfig with the key's own gate completed by Ops (shared window store, metrics hook).
+func (b *Backend) gatedConfig(key string) api.Config {
+	cfg := b.apiConfig(key)
+	if b.cfg.Ops != nil {
+		opts := ratelimit.Options{Routes: api.RateRoutes(), Cache: api.CacheRules(), Logger: cfg.Logger}
+		b.cfg.Ops.GateOptions(&opts)
+		cfg.Gate = ratelimit.New(nil, opts)
+	}
+	return cfg
+}
+
+// Snapshots returns the rate budget of every key's gate, keyed like the gate's own key ID (a short hash of the
+// key, never the key), for /metrics.
+func (b *Backend) Snapshots() map[string]ratelimit.Snapshot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]ratelimit.Snapshot, len(b.clients))
+	for h, e := range b.clients {
+		out[hex.EncodeToString(h[:8])] = e.env.Client.RateBudget()
+	}
+	return out
+}
+
 // Emulator returns the embedded emulator in demo mode, else nil.
 func (b *Backend) Emulator() *emulator.Emulator { return b.emu }
 
@@ -130,7 +161,7 @@ func (b *Backend) Env(key string) (*tools.Env, error) {
 		e.used = b.lastUsed
 		return e.env, nil
 	}
-	c, err := api.New(b.apiConfig(key))
+	c, err := api.New(b.gatedConfig(key))
 	if err != nil {
 		return nil, err
 	}
