@@ -86,6 +86,7 @@ func OpenOps(cfg OpsConfig, logger *slog.Logger) (*Ops, error) {
 	switch {
 	case cfg.Store == "":
 	case strings.HasPrefix(cfg.Store, "redis://") || strings.HasPrefix(cfg.Store, "rediss://"):
+		store.SetRedisLogger(logger)
 		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		r, err := store.OpenRedis(octx, cfg.Store, store.RedisOptions{Password: store.RedisPasswordFromEnv()})
 		cancel()

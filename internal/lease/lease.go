@@ -7,8 +7,8 @@
 // token and are checked against the lease key inside the same Redis script (store.NotifyRedis.Fenced), so a stale
 // leader — paused by GC or cut off from Redis past its lease — is refused even if it still believes it leads.
 //
-// When the leader dies its lease expires within TTL and a follower, trying every TTL/3, takes over: the takeover
-// happens within TTL of the death plus one try interval at worst (TTL·4/3), typically within TTL.
+// TTL is the promised takeover bound: the key lives 0.8·TTL in Redis (renewed every third of that) and
+// followers try every TTL/10, so when the leader dies another replica leads within 0.9·TTL plus one round trip.
 package lease
 
 import (
@@ -36,11 +36,11 @@ func (Solo) IsLeader() (int64, bool) { return 1, true }
 
 // Options configure a Lease.
 type Options struct {
-	// TTL is how long the lease lasts without renewal; the renewal (and a follower's attempt) runs every TTL/3.
-	// Default 15 s.
+	// TTL bounds the takeover after the leader dies. The Redis key lives 0.8·TTL (renewed every third of that);
+	// followers try every TTL/10. Default 15 s.
 	TTL time.Duration
 	// Margin is taken off the local deadline so this process stops leading before Redis lets the lease expire
-	// (clock rate drift, the renewal's own latency). Default TTL/10.
+	// (clock rate drift, the renewal's own latency). Default a tenth of the key's life.
 	Margin time.Duration
 	// OnChange is called (from the Run goroutine) when this process gains or loses the lease.
 	OnChange func(leader bool, token int64)
@@ -56,6 +56,7 @@ type Lease struct {
 	key     string
 	seqKey  string
 	opts    Options
+	px      time.Duration // the key's life in Redis
 	mu      sync.Mutex
 	token   int64
 	until   time.Time // local deadline of the current hold (zero: not held)
@@ -67,13 +68,14 @@ func New(rdb redis.UniversalClient, key string, opts Options) *Lease {
 	if opts.TTL <= 0 {
 		opts.TTL = 15 * time.Second
 	}
-	if opts.Margin <= 0 || opts.Margin >= opts.TTL/2 {
-		opts.Margin = opts.TTL / 10
+	px := opts.TTL * 8 / 10
+	if opts.Margin <= 0 || opts.Margin >= px/2 {
+		opts.Margin = px / 10
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Lease{rdb: rdb, key: key, seqKey: key + ":token", opts: opts}
+	return &Lease{rdb: rdb, key: key, seqKey: key + ":token", opts: opts, px: px}
 }
 
 // acquireScript is SET key token NX PX ttl, with the token drawn from the fencing counter only when the lease is
@@ -118,7 +120,7 @@ func (l *Lease) Try(ctx context.Context) (bool, error) {
 	l.mu.Lock()
 	tok := l.token
 	l.mu.Unlock()
-	ttl := strconv.FormatInt(l.opts.TTL.Milliseconds(), 10)
+	ttl := strconv.FormatInt(l.px.Milliseconds(), 10)
 	var err error
 	if tok != 0 {
 		var ok int
@@ -155,7 +157,7 @@ func (l *Lease) Try(ctx context.Context) (bool, error) {
 
 func (l *Lease) hold(tok int64, start time.Time) {
 	l.mu.Lock()
-	l.token, l.until = tok, start.Add(l.opts.TTL-l.opts.Margin)
+	l.token, l.until = tok, start.Add(l.px-l.opts.Margin)
 	changed := !l.leading
 	l.leading = true
 	l.mu.Unlock()
@@ -175,7 +177,11 @@ func (l *Lease) lose(why string) {
 	l.leading = false
 	l.mu.Unlock()
 	if changed {
-		l.opts.Logger.Warn("leadership lost", "lease", l.key, "token", tok, "reason", why)
+		level := slog.LevelWarn
+		if why == "released" {
+			level = slog.LevelInfo
+		}
+		l.opts.Logger.Log(context.Background(), level, "leadership lost", "lease", l.key, "token", tok, "reason", why)
 		if l.opts.OnChange != nil {
 			l.opts.OnChange(false, tok)
 		}
@@ -185,7 +191,7 @@ func (l *Lease) lose(why string) {
 // Run takes part in the election until ctx ends, then releases the lease if held (so a clean shutdown hands
 // over at once rather than after TTL).
 func (l *Lease) Run(ctx context.Context) {
-	every := l.opts.TTL / 3
+	renew, poll := l.px/3, l.opts.TTL/10
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -195,14 +201,18 @@ func (l *Lease) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		actx, cancel := context.WithTimeout(ctx, every)
-		_, err := l.Try(actx)
+		actx, cancel := context.WithTimeout(ctx, poll)
+		leading, err := l.Try(actx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			l.opts.Logger.Warn("lease attempt failed", "lease", l.key, "err", err)
 		}
 		// Between renewals the hold may lapse locally (Redis slow); IsLeader reads the deadline itself.
-		t.Reset(every)
+		if leading {
+			t.Reset(renew)
+		} else {
+			t.Reset(poll)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"regexp"
@@ -435,6 +436,16 @@ func (r *Redis) SeenOnce(ctx context.Context, key string, ttl time.Duration, now
 		return false, fmt.Errorf("seen once: %w", err)
 	}
 	return n == 1, nil
+}
+
+// SetRedisLogger sends go-redis's own messages (reconnect attempts) to logger at debug level instead of the
+// standard logger; the gate, lease and heartbeat already log Redis failures once each, with what they do about it.
+func SetRedisLogger(logger *slog.Logger) { redis.SetLogger(redisLog{logger}) }
+
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // RedisPasswordFromEnv is PMOPS_REDIS_PASSWORD, for callers that build RedisOptions.
