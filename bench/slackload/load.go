@@ -191,7 +191,7 @@ func RunBot(ctx context.Context, s Scenario, refs References) (Result, error) {
 	if capped {
 		log.Warn("slackload: answers still outstanding at the wait cap", "cap", s.Wait)
 	}
-	res := collect("pmops bot", cmds, func(c *command) (answer, bool) { return botAnswer(w.fake, c) }, refs)
+	res := collect("pmops bot", cmds, func(c *command) (answer, time.Time, bool) { return botAnswer(w.fake, c) }, refs)
 	res.Wall, res.Capped = wall, capped
 	res.addEmulator(w.emu)
 	res.WebAPIEphemerals = len(okCalls(w.fake.CallsTo("chat.postEphemeral")))
@@ -216,13 +216,13 @@ func RunNaive(ctx context.Context, s Scenario, refs References) (Result, error) 
 	start := time.Now()
 	w.drive(ctx, srv.URL+"/slack/commands", cmds, s.Over)
 	wall := time.Since(start)
-	res := collect("naive (Postman on the ack path)", cmds, func(c *command) (answer, bool) {
+	res := collect("naive (Postman on the ack path)", cmds, func(c *command) (answer, time.Time, bool) {
 		if c.err != nil || c.del.TimedOut || c.del.Status != http.StatusOK {
-			return answer{}, false
+			return answer{}, time.Time{}, false
 		}
 		a := ackAnswer(c.del.Body)
 		a.at = c.sentAt.Add(c.del.Latency)
-		return a, true
+		return a, time.Time{}, true
 	}, refs)
 	res.Wall = wall
 	res.addEmulator(w.emu)
@@ -236,54 +236,79 @@ type answer struct {
 	at     time.Time
 }
 
-// botAnswer is the last message the bot posted to the command's response_url, or, when it posted none, an
-// immediate answer in the ack body that is not just a progress note.
-func botAnswer(fake *slackfake.Server, c *command) (answer, bool) {
-	id := c.responseURL[strings.LastIndex(c.responseURL, "/")+1:]
-	var last *slackfake.ResponsePost
-	for _, p := range fake.ResponseURLPosts(id) {
-		if p.Error == "" && p.Source == "response_url" {
-			last = &p
-		}
-	}
-	if last != nil {
-		return answer{text: last.Text, blocks: last.Blocks, at: last.At}, true
-	}
-	if c.err == nil && !c.del.TimedOut && c.del.Status == http.StatusOK && len(c.del.Body) > 0 {
-		if a := ackAnswer(c.del.Body); !strings.Contains(a.text, "Working on it") {
-			a.at = c.sentAt.Add(c.del.Latency)
-			return a, true
-		}
-	}
-	return answer{}, false
+// progressNote says a message only says the command is under way ("Working on it…", "Queued: …").
+func progressNote(text string) bool {
+	return strings.Contains(text, "Working on it") || strings.HasPrefix(strings.TrimPrefix(text, "⏳ "), "Queued:")
 }
 
-// References are the header each command's result starts with, by command text.
-type References map[string]string
+// botAnswer is the last message the bot posted to the command's response_url, or, when it posted none, an
+// immediate answer in the ack body that is not just a progress note. queuedAt is when the person was first told
+// the command is queued (zero if never).
+func botAnswer(fake *slackfake.Server, c *command) (a answer, queuedAt time.Time, ok bool) {
+	id := c.responseURL[strings.LastIndex(c.responseURL, "/")+1:]
+	ackAt := c.sentAt.Add(c.del.Latency)
+	var ack answer
+	if c.err == nil && !c.del.TimedOut && c.del.Status == http.StatusOK && len(c.del.Body) > 0 {
+		ack = ackAnswer(c.del.Body)
+		ack.at = ackAt
+		if strings.Contains(ack.text, "Queued:") {
+			queuedAt = ackAt
+		}
+	}
+	var last *slackfake.ResponsePost
+	for _, p := range fake.ResponseURLPosts(id) {
+		if p.Error != "" || p.Source != "response_url" {
+			continue
+		}
+		if queuedAt.IsZero() && strings.Contains(p.Text, "Queued:") {
+			queuedAt = p.At
+		}
+		last = &p
+	}
+	if last != nil {
+		if progressNote(last.Text) {
+			return answer{}, queuedAt, false
+		}
+		return answer{text: last.Text, blocks: last.Blocks, at: last.At}, queuedAt, true
+	}
+	if ack.text != "" && !progressNote(ack.text) {
+		return ack, queuedAt, true
+	}
+	return answer{}, queuedAt, false
+}
+
+// References are, by command text, the header each command's result starts with and how long the command takes
+// on an idle emulator with the scenario's latency (its time without any wait for rate budget).
+type References struct {
+	Header map[string]string
+	Idle   map[string]time.Duration
+}
 
 // Reference answers every distinct command of the mix once, on an idle emulator with no latency, with the
 // tool layer called directly (not through the bot under test): the header of each result is what "answered with
 // its result" must show under load. A command that fails even then is a broken mix.
 func Reference(ctx context.Context, s Scenario) (References, error) {
 	idle := s
-	idle.Latency, idle.PerWindow, idle.Window, idle.Users = 0, 0, 0, 1
+	idle.PerWindow, idle.Window, idle.Users = 100_000, 0, 1
 	w, err := newWorld(idle)
 	if err != nil {
-		return nil, err
+		return References{}, err
 	}
 	defer w.close()
 	bot := &naiveBot{Envs: w.backend, Key: emulator.DemoKey}
-	refs := References{}
+	refs := References{Header: map[string]string{}, Idle: map[string]time.Duration{}}
 	for _, text := range s.Mix {
-		if _, ok := refs[text]; ok {
+		if _, ok := refs.Header[text]; ok {
 			continue
 		}
+		start := time.Now()
 		msg := bot.answer(ctx, text)
+		refs.Idle[text] = time.Since(start)
 		h, ok := firstHeader(msg.Blocks)
 		if !ok {
-			return nil, fmt.Errorf("command %q fails on an idle emulator (%s); fix the mix", text, msg.Text)
+			return References{}, fmt.Errorf("command %q fails on an idle emulator (%s); fix the mix", text, msg.Text)
 		}
-		refs[text] = h
+		refs.Header[text] = h
 	}
 	return refs, nil
 }

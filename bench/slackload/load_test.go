@@ -47,6 +47,9 @@ func TestBotUnderScaledDownLoad(t *testing.T) {
 	if r.Results+r.RateLimited != r.Sent || r.Other != 0 {
 		t.Errorf("results %d + rate limited %d of %d; other errors %d: %q", r.Results, r.RateLimited, r.Sent, r.Other, r.OtherSamples)
 	}
+	if r.Emulator429 != 0 || r.RateLimitedNoWhen != 0 {
+		t.Errorf("429s from Postman %d; rate-limited replies that do not say when %d", r.Emulator429, r.RateLimitedNoWhen)
+	}
 	if r.RateLimited == 0 {
 		t.Error("no command was rate-limited: the scenario does not exercise the limit")
 	}
@@ -102,8 +105,11 @@ func TestClassify(t *testing.T) {
 		{"result with a failure icon", "❌ Orders API nightly regression",
 			answer{text: "❌ Monitor Orders API nightly regression (Active)", blocks: header("❌ Orders API nightly regression")}, Answered},
 		{"another command's result", "🗂️ Workspaces", answer{text: "Monitors: 3 passing", blocks: header("🩺 Monitors")}, OtherError},
-		{"rate limited", "🗂️ Workspaces", answer{text: "⏳ Rate limited until 12:00:00 UTC; retry then.", blocks: section}, RateLimited},
-		{"timeout", "🗂️ Workspaces", answer{text: "⌛ Postman did not answer in time", blocks: section}, OtherError},
+		{"rate limited", "🗂️ Workspaces", answer{text: "⏳ Postman's rate limit for this key is reached; retry after 12:00:00 UTC.", blocks: section}, RateLimited},
+		{"rate budget timeout", "🗂️ Workspaces", answer{text: "⏳ Your request waited 60 s for the Postman key's rate budget and was given up.",
+			blocks: json.RawMessage(`[{"type":"context","elements":[{"type":"mrkdwn","text":"The rate budget resets at <!date^1800000000^{date_short_pretty} {time}|2027-01-15 08:00 UTC>"}]}]`)}, RateLimited},
+		{"rate limited without when", "🗂️ Workspaces", answer{text: "⏳ Postman's rate limit for this key is reached.", blocks: section}, RateLimitedWhen},
+		{"timeout", "🗂️ Workspaces", answer{text: "⌛ Postman did not answer within 60 s.", blocks: section}, OtherError},
 		{"busy", "🗂️ Workspaces", answer{text: "pmops is busy (512 requests waiting); please try again in a minute."}, OtherError},
 		{"empty", "🗂️ Workspaces", answer{}, OtherError},
 	}
@@ -160,7 +166,8 @@ func TestWriteMarkdownGolden(t *testing.T) {
 		Results: 1, Lost: 3, Other: 0, AnswerLatency: []time.Duration{2 * time.Second},
 		Users: []UserCount{{"U1", 2, 1, 1}, {"U2", 2, 0, 0}}, APICalls: 2, Wall: 3 * time.Second}
 	var b bytes.Buffer
-	WriteMarkdown(&b, s, &bot, &naive, Thresholds(bot, 100*time.Millisecond, s.JobTimeout))
+	bot.Waited, bot.QueuedOnTime, bot.QueuedNotes = 2, 1, 1
+	WriteMarkdown(&b, s, &bot, &naive, Thresholds(bot, 100*time.Millisecond, s.JobTimeout, true))
 	golden := filepath.Join("testdata", "report.golden.md")
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {

@@ -11,10 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +39,8 @@ flags (each falls back to the environment variable in brackets):
 type config struct {
 	app        app.Config
 	httpAddr   string
+	httpLimits mcpserver.HTTPOptions
+	maxWait    time.Duration
 	toolsets   string
 	tools      string
 	exclude    string
@@ -69,11 +71,51 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	fs.BoolVar(&c.readOnly, "read-only", ro, "hide every tool that changes anything [PMOPS_READ_ONLY]")
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error; logs go to stderr [PMOPS_LOG_LEVEL]")
 	fs.BoolVar(&c.jsonOutput, "json", false, "with call: print the structured result as JSON")
+	maxBody := fs.String("max-body-bytes", app.EnvOr("PMOPS_MAX_BODY_BYTES", strconv.Itoa(mcpserver.DefaultMaxBodyBytes)), "with -http: largest request body in bytes; larger gets 413 [PMOPS_MAX_BODY_BYTES]")
+	ttl := fs.String("session-ttl", app.EnvOr("PMOPS_SESSION_TTL", mcpserver.DefaultSessionTTL.String()), "with -http: end an MCP session after this long without a request [PMOPS_SESSION_TTL]")
+	maxSessions := fs.String("max-sessions", app.EnvOr("PMOPS_MAX_SESSIONS", strconv.Itoa(mcpserver.DefaultMaxSessions)), "with -http: most live MCP sessions; an initialize beyond gets 503 + Retry-After [PMOPS_MAX_SESSIONS]")
+	origins := fs.String("allowed-origins", app.EnvOr("PMOPS_ALLOWED_ORIGINS", mcpserver.LoopbackOrigins), "with -http: comma-separated browser origins that may call (scheme://host[:port]); \"loopback\" = http(s)://localhost, 127.0.0.1, [::1] on any port; requests without Origin always pass [PMOPS_ALLOWED_ORIGINS]")
+	maxWait := fs.String("max-wait", app.EnvOr("PMOPS_MAX_WAIT", mcpserver.DefaultMaxWait.String()), "longest a tool call's Postman request may wait for rate budget; beyond it the call returns at once a rate-limited error with the time to retry [PMOPS_MAX_WAIT]")
+	maxKeys := fs.String("max-keys", app.EnvOr("PMOPS_MAX_KEYS", "256"), "with -http: most Postman keys with a client and rate gate in memory; only idle keys are evicted [PMOPS_MAX_KEYS]")
 	if err := fs.Parse(args); err != nil {
 		return c, nil, err
 	}
 	c.app.FinishPostman(stderr)
+	var errs []error
+	var err error
+	c.httpLimits.MaxBodyBytes, err = positive[int64]("max-body-bytes", *maxBody)
+	errs = append(errs, err)
+	c.httpLimits.SessionTTL, err = positiveDuration("session-ttl", *ttl)
+	errs = append(errs, err)
+	c.httpLimits.MaxSessions, err = positive[int]("max-sessions", *maxSessions)
+	errs = append(errs, err)
+	c.app.MaxKeys, err = positive[int]("max-keys", *maxKeys)
+	errs = append(errs, err)
+	c.maxWait, err = positiveDuration("max-wait", *maxWait)
+	errs = append(errs, err)
+	c.httpLimits.AllowedOrigins = app.List(*origins)
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
+		return c, nil, err
+	}
 	return c, fs.Args(), nil
+}
+
+// positive parses a flag value that must be a whole number above zero.
+func positive[T int | int64](name, v string) (T, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n <= 0 || int64(T(n)) != n {
+		return 0, fmt.Errorf("bad -%s %q: want a whole number above 0", name, v)
+	}
+	return T(n), nil
+}
+
+func positiveDuration(name, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("bad -%s %q: want a duration above 0 such as 10m or 45s", name, v)
+	}
+	return d, nil
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -159,20 +201,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	envFunc := mcpserver.EnvFunc(backend.DefaultEnv)
 	if c.httpAddr != "" {
-		envFunc = func(ctx context.Context) (*tools.Env, error) {
-			if key := mcpserver.KeyFromContext(ctx); key != "" {
-				return backend.Env(key)
-			}
-			if c.app.Demo {
-				return backend.DefaultEnv(ctx)
-			}
-			return nil, app.ErrNoKey
-		}
+		// The HTTP front pinned the request's key in the registry before any tool runs.
+		envFunc = func(ctx context.Context) (*tools.Env, error) { return backend.Env(mcpserver.KeyFromContext(ctx)) }
 	} else if !backend.HasDefaultKey() {
 		fmt.Fprintf(stderr, "mcp: %v\n", app.ErrNoKey)
 		return 2
 	}
-	s, err := mcpserver.New(mcpserver.Options{Name: "pmops", Version: api.Version, Selection: sel, Env: envFunc, Logger: logger})
+	s, err := mcpserver.New(mcpserver.Options{Name: "pmops", Version: api.Version, Selection: sel, Env: envFunc, Logger: logger,
+		MaxWait: c.maxWait})
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
 		return 2
@@ -182,7 +218,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if c.httpAddr != "" {
-		return serveHTTP(ctx, s, c.httpAddr, ops, logger, stderr)
+		limits := c.httpLimits
+		limits.Keys = backend
+		limits.Logger = logger
+		if c.app.Demo {
+			// The demo data is public and local: a client without a key acts as the demo user.
+			limits.DefaultKey = backend.DemoKey()
+		}
+		return serveHTTP(ctx, s, c.httpAddr, limits, ops, logger, stderr)
 	}
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
@@ -193,14 +236,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, ops *app.Ops, logger *slog.Logger, stderr io.Writer) int {
+func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, limits mcpserver.HTTPOptions, ops *app.Ops, logger *slog.Logger, stderr io.Writer) int {
+	h, err := mcpserver.NewHTTP(s, limits)
+	if err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
+		return 2
+	}
+	defer h.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: listen on %s: %v\n", addr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: ops.Handler(mcpserver.HTTPHandler(s)), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("serving MCP over Streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp")
+	srv := mcpserver.NewHTTPServer(h, logger)
+	srv.Handler = ops.Handler(srv.Handler)
+	logger.Info("serving MCP over Streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp",
+		"max_body_bytes", limits.MaxBodyBytes, "session_ttl", limits.SessionTTL, "max_sessions", limits.MaxSessions,
+		"allowed_origins", strings.Join(limits.AllowedOrigins, ","))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -26,6 +26,12 @@ func TestBadConfigExitsWithAMessage(t *testing.T) {
 		{"call without a tool", []string{"-demo", "call"}, nil, "call needs a tool name"},
 		{"tool hidden by read-only", []string{"-demo", "-read-only", "call", "delete_monitor"}, nil, "not enabled"},
 		{"bad flag", []string{"-nope"}, nil, "flag provided but not defined"},
+		{"zero max sessions", []string{"-max-sessions", "0", "tools"}, nil, "bad -max-sessions"},
+		{"bad session ttl", []string{"-session-ttl", "soon", "tools"}, nil, "bad -session-ttl"},
+		{"bad body cap from env", []string{"tools"}, map[string]string{"PMOPS_MAX_BODY_BYTES": "4MB"}, "bad -max-body-bytes"},
+		{"bad max wait from env", []string{"tools"}, map[string]string{"PMOPS_MAX_WAIT": "0s"}, "bad -max-wait"},
+		{"bad max keys", []string{"-max-keys", "-1", "tools"}, nil, "bad -max-keys"},
+		{"bad allowed origin", []string{"-demo", "-allowed-origins", "app.example.com", "-http", "127.0.0.1:0"}, nil, "is not an origin"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Command postman-emulator serves the in-memory Postman API emulator (internal/emulator) on a local address, for
 // demos, manual testing and benchmarks. It prints the listening URL on stdout and logs to stderr.
 //
-//	postman-emulator -addr 127.0.0.1:8090 -seed demo -key PMAK-demo [-webhook-url URL] [-latency 0]
+//	postman-emulator -addr 127.0.0.1:8090 -seed demo -key PMAK-demo [-public-url URL] [-webhook-url URL] [-latency 0]
 //	                 [-window 60s -limit 300 -month-quota N ...] [-generate 4000]
 //	                 [-window-offset 900ms|first-call -reset-rounding up|down|exact]
 package main
@@ -47,6 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8090", "listen address (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.opts.Seed, "seed", emulator.SeedDemo, `data set: "demo" or "empty"`)
 	fs.StringVar(&c.key, "key", emulator.DemoKey, "API key of the primary demo user")
+	fs.StringVar(&c.opts.PublicURL, "public-url", "", "URL clients reach the emulator at; mock servers (/mock/{id}) and the demo staging baseUrl point under it (default: the listen address)")
 	fs.StringVar(&c.opts.WebhookURL, "webhook-url", "", "POST monitor results to this URL after every run")
 	fs.StringVar(&c.opts.WebhookStyle, "webhook-style", emulator.WebhookCamelCase, `webhook metric names: "camelCase" or "snake_case"`)
 	fs.DurationVar(&c.opts.Latency, "latency", 0, "added to every response")
@@ -142,6 +143,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	c.opts.Logger = log
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "postman-emulator: listen on %s: %v\n", c.addr, err)
+		return 1
+	}
+	defer ln.Close()
+	url := "http://" + ln.Addr().String()
+	if c.opts.PublicURL == "" {
+		c.opts.PublicURL = url
+	}
 	emu := emulator.New(c.opts)
 	if c.generate > 0 {
 		uid, err := emu.AddGeneratedCollection(c.key, "", c.generateName, c.generate)
@@ -152,13 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Info("generated collection", "name", c.generateName, "requests", c.generate, "uid", uid)
 	}
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "postman-emulator: listen on %s: %v\n", c.addr, err)
-		return 1
-	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
-	url := "http://" + ln.Addr().String()
 	fmt.Fprintln(stdout, url)
 	log.Info("postman emulator listening", "url", url, "seed", c.opts.Seed, "limit", c.opts.PerWindow, "window", c.opts.Window,
 		"webhook", c.opts.WebhookURL != "")

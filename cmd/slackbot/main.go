@@ -40,6 +40,7 @@ type config struct {
 	signingSecret string
 	appToken      string
 	secretKey     string
+	jobTimeout    time.Duration
 	ops           app.OpsConfig
 }
 
@@ -63,11 +64,16 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.writers, "writers", app.EnvOr("PMOPS_SLACK_WRITERS", ""), "comma-separated Slack user IDs (U…) or user group IDs (S…) allowed to change Postman with the team key [PMOPS_SLACK_WRITERS]")
 	workers, _ := strconv.Atoi(app.EnvOr("PMOPS_SLACK_WORKERS", "16"))
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
+	jobTimeout, jobErr := time.ParseDuration(app.EnvOr("PMOPS_SLACK_JOB_TIMEOUT", slackbot.DefaultJobTimeout.String()))
+	fs.DurationVar(&c.jobTimeout, "job-timeout", jobTimeout, "how long a command's reads and writes may take, queueing included; monitor runs continue past it in the background [PMOPS_SLACK_JOB_TIMEOUT]")
 	c.app.AddPostmanFlags(fs)
 	c.ops.AddFlags(fs)
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if jobErr != nil && !given(fs, "job-timeout") {
+		return c, fmt.Errorf("PMOPS_SLACK_JOB_TIMEOUT: %v (use a duration such as 60s)", jobErr)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -84,6 +90,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 func (c config) check() error {
 	if c.workers < 1 || c.workers > 1024 {
 		return fmt.Errorf("-workers %d: use 1 to 1024", c.workers)
+	}
+	if c.jobTimeout < time.Second || c.jobTimeout > time.Hour {
+		return fmt.Errorf("-job-timeout %s: use 1s to 1h", c.jobTimeout)
 	}
 	if c.console {
 		return nil
@@ -165,7 +174,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		teamKey = "PMAK-demo"
 	}
 	cfg := slackbot.Config{Envs: backend, TeamKey: teamKey, Writers: app.List(c.writers), Store: st, Vault: sealer,
-		Workers: c.workers, Logger: logger}
+		Workers: c.workers, JobTimeout: c.jobTimeout, Logger: logger}
 
 	if c.console {
 		con := &slackbot.Console{Out: stdout}
@@ -287,4 +296,11 @@ func (c config) storePath() string {
 		return ":memory:"
 	}
 	return "pmops.db"
+}
+
+// given says whether a flag was set on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

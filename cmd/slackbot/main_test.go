@@ -25,6 +25,8 @@ func TestBadConfigExitsWithAMessage(t *testing.T) {
 		{"no Postman access", nil, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "no way to reach Postman"},
 		{"bad secret key", nil, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PMOPS_SECRET_KEY": "sEcRetVaLue7"}, "openssl rand -base64 32"},
 		{"bad workers", []string{"-console", "-workers", "0"}, nil, "-workers 0"},
+		{"bad job timeout", []string{"-console", "-job-timeout", "0s"}, nil, "-job-timeout 0s"},
+		{"bad job timeout env", []string{"-console"}, map[string]string{"PMOPS_SLACK_JOB_TIMEOUT": "soon"}, "PMOPS_SLACK_JOB_TIMEOUT"},
 		{"stray argument", []string{"-console", "extra"}, nil, "unexpected arguments"},
 		{"bad log level", []string{"-console", "-log-level", "loud"}, nil, "bad -log-level"},
 	}

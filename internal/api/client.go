@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pmops/pmops/internal/clock"
@@ -52,8 +54,9 @@ type Config struct {
 	// Region is "us" (default) or "eu" (https://api.eu.postman.com, EU-hosted Enterprise teams). Setting both
 	// Region and a BaseURL that is not that region's URL is an error: drop one of them.
 	Region string
-	// Timeout bounds each call; zero means DefaultTimeout. A synchronous monitor run gets at least 330 s, because
-	// the API only answers "still running" after 300 s.
+	// Timeout bounds each try of a call (see Retry); zero means DefaultTimeout. A synchronous monitor run gets at
+	// least 330 s, because the API only answers "still running" after 300 s. The caller's context bounds the
+	// whole call, retries included.
 	Timeout time.Duration
 	// Transport sends the requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
@@ -68,6 +71,9 @@ type Config struct {
 	Gate *ratelimit.Gate
 	// NoGate sends requests straight to Transport, without a gate (for measuring the bare client only).
 	NoGate bool
+	// Retry says how transient failures (502/503/504, connection resets, timeouts) of idempotent requests are
+	// retried; the zero value is up to 3 tries with capped, jittered exponential backoff.
+	Retry RetryPolicy
 }
 
 // Client calls the Postman API. It is safe for concurrent use.
@@ -82,6 +88,7 @@ type Client struct {
 	log       *slog.Logger
 	clock     clock.Clock
 	gate      *ratelimit.Gate
+	retry     RetryPolicy
 }
 
 // New checks cfg and returns a Client.
@@ -108,6 +115,7 @@ func New(cfg Config) (*Client, error) {
 		http:      newHTTPClient(gated(cfg)),
 		log:       cfg.Logger,
 		clock:     clock.Or(cfg.Clock),
+		retry:     cfg.Retry.withDefaults(),
 	}
 	if rt, ok := c.http.Transport.(*ratelimit.Gate); ok {
 		c.gate = rt
@@ -192,8 +200,10 @@ type request struct {
 	query  url.Values
 	body   any // JSON-encoded when non-nil
 	header http.Header
-	// timeout overrides the client's per-call timeout when larger.
+	// timeout overrides the client's per-try timeout when larger.
 	timeout time.Duration
+	// idem overrides the method's idempotency (for example a PATCH that only sets values).
+	idem *bool
 }
 
 // response is a successful answer.
@@ -202,9 +212,10 @@ type response struct {
 	body   []byte
 }
 
-// do sends r and returns a 2xx answer, or an *Error for any other status, or a transport error.
+// do sends r and returns a 2xx answer, or an *Error for any other status, or a transport error. Transient
+// failures of idempotent requests are retried (RetryPolicy); a non-idempotent request that failed after it was
+// sent returns an *AmbiguousError.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
-	var payload io.Reader
 	var bodyBytes []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -212,7 +223,67 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, fmt.Errorf("%s %s: encode request body: %w", r.method, r.path, err)
 		}
 		bodyBytes = b
-		payload = bytes.NewReader(b) // NewRequest sets ContentLength and GetBody for a *bytes.Reader
+	}
+	p := c.retry
+	idempotent := r.idempotent()
+	var retried string
+	for n := 1; ; n++ {
+		start := time.Now()
+		resp, wrote, err := c.try(ctx, r, bodyBytes)
+		if err == nil {
+			return resp, nil
+		}
+		if !idempotent {
+			if ambiguousWrite(err, wrote) {
+				return nil, &AmbiguousError{Method: r.method, Path: r.path, Err: err}
+			}
+			return nil, err
+		}
+		if retried != "" && IsNotFound(err) && r.method == http.MethodDelete {
+			return nil, fmt.Errorf("%w (an earlier try %s, so it may have deleted it already)", err, retried)
+		}
+		if classify(ctx, err) != failRetryable || n >= p.MaxTries {
+			if n > 1 {
+				return nil, fmt.Errorf("%w (gave up after %d tries)", err, n)
+			}
+			return nil, err
+		}
+		wait, again := p.retryWait(n, err)
+		if !again || !fitsDeadline(ctx, wait, time.Since(start)) {
+			if n > 1 {
+				return nil, fmt.Errorf("%w (gave up after %d tries: no time for another before the deadline)", err, n)
+			}
+			return nil, err
+		}
+		if c.log != nil {
+			c.log.LogAttrs(ctx, slog.LevelDebug, "postman api retry", slog.String("method", r.method),
+				slog.String("path", r.path), slog.Int("try", n+1), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		}
+		if serr := p.Sleep(ctx, wait); serr != nil {
+			return nil, err
+		}
+		retried = "failed (" + shortReason(err) + ")"
+	}
+}
+
+// shortReason names a failure in a few words for retry notes.
+func shortReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return fmt.Sprintf("HTTP %d", e.Status)
+	}
+	if isTimeout(err) {
+		return "timeout"
+	}
+	return "connection reset"
+}
+
+// try sends r once. wrote reports whether the request was written to the connection (so a failure after it may
+// have had an effect).
+func (c *Client) try(ctx context.Context, r request, bodyBytes []byte) (resp *response, wrote bool, err error) {
+	var payload io.Reader
+	if bodyBytes != nil {
+		payload = bytes.NewReader(bodyBytes) // NewRequest sets ContentLength and GetBody for a *bytes.Reader
 	}
 	u := *c.base
 	u.Path = u.Path + unescapePath(r.path)
@@ -220,12 +291,16 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	u.RawQuery = r.query.Encode()
 
 	timeout := max(c.timeout, r.timeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	tryCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var wroteFlag atomic.Bool
+	tryCtx = httptrace.WithClientTrace(tryCtx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wroteFlag.Store(true) },
+	})
 
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), payload)
+	req, err := http.NewRequestWithContext(tryCtx, r.method, u.String(), payload)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, false, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
 	for k, vs := range r.header {
 		req.Header[k] = vs
@@ -238,42 +313,46 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	}
 
 	start := c.clock.Now()
-	resp, err := c.http.Do(req)
+	hresp, err := c.http.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the full URL, query and all
 		}
+		if tryCtx.Err() != nil && ctx.Err() == nil {
+			// This try's own timeout ended it (whatever layer noticed first): a timeout, not the caller leaving.
+			err = &tryTimeoutError{timeout: timeout}
+		}
 		c.logCall(ctx, r, 0, start, err)
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, wroteFlag.Load(), fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
-	defer resp.Body.Close()
+	defer hresp.Body.Close()
 
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	ok := hresp.StatusCode >= 200 && hresp.StatusCode < 300
 	limit := int64(maxResponseBytes)
 	if !ok {
 		limit = maxErrorBytes
 	}
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, readErr := io.ReadAll(io.LimitReader(hresp.Body, limit+1))
 	if !ok {
 		if int64(len(data)) > limit {
 			data = data[:limit]
 		}
-		e := parseError(resp.StatusCode, resp.Header, data, c.clock.Now())
+		e := parseError(hresp.StatusCode, hresp.Header, data, c.clock.Now())
 		e.Method, e.Path = r.method, r.path
 		e.redact(c.key())
-		c.logCall(ctx, r, resp.StatusCode, start, e)
-		return nil, e
+		c.logCall(ctx, r, hresp.StatusCode, start, e)
+		return nil, true, e
 	}
 	if readErr != nil {
-		c.logCall(ctx, r, resp.StatusCode, start, readErr)
-		return nil, fmt.Errorf("%s %s: reading the %d answer: %w", r.method, r.path, resp.StatusCode, readErr)
+		c.logCall(ctx, r, hresp.StatusCode, start, readErr)
+		return nil, true, fmt.Errorf("%s %s: reading the %d answer: %w: %w", r.method, r.path, hresp.StatusCode, errResetInBody, readErr)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s %s: the answer is larger than %d MB", r.method, r.path, limit>>20)
+		return nil, true, fmt.Errorf("%s %s: the answer is larger than %d MB", r.method, r.path, limit>>20)
 	}
-	c.logCall(ctx, r, resp.StatusCode, start, nil)
-	return &response{status: resp.StatusCode, body: data}, nil
+	c.logCall(ctx, r, hresp.StatusCode, start, nil)
+	return &response{status: hresp.StatusCode, body: data}, true, nil
 }
 
 // unescapePath turns the escaped request path into url.URL.Path form.

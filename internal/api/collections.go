@@ -226,6 +226,8 @@ func (c *Client) ReplaceCollection(ctx context.Context, id string, col *Collecti
 	r := request{method: http.MethodPut, path: "/collections/" + p, body: map[string]any{"collection": withSchema(col)}}
 	if opts.Async {
 		r.header = http.Header{"Prefer": {"respond-async"}}
+		// Each async PUT starts a task; a second one while the first runs is a 409, so it is not resent.
+		r.idem = ptrTo(false)
 	}
 	resp, err := c.do(ctx, r)
 	if err != nil {
@@ -297,7 +299,7 @@ func (c *Client) PatchCollection(ctx context.Context, id string, patch Collectio
 	var env struct {
 		Collection CollectionRef `json:"collection"`
 	}
-	err = c.call(ctx, request{method: http.MethodPatch, path: "/collections/" + p, body: map[string]any{"collection": patch}}, &env)
+	err = c.call(ctx, request{method: http.MethodPatch, path: "/collections/" + p, body: map[string]any{"collection": patch}, idem: ptrTo(true)}, &env)
 	return env.Collection, err
 }
 

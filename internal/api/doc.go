@@ -1,5 +1,7 @@
 // Package api is pmops' typed client for the Postman API (api.postman.com): the in-scope endpoints for the
-// user, workspaces, collections (and their async-update tasks), environments, monitors, mocks and webhooks.
+// user, workspaces, collections (and their async-update tasks, and the requests, folders and saved responses
+// inside them), environments, monitors, mocks (with create/update/delete and call logs), a workspace's global
+// variables and webhooks.
 // It knows the HTTP contract only: no MCP, Slack or tool concepts. Rate limiting lives below it, in the
 // http.RoundTripper the caller passes as Config.Transport (the internal/ratelimit gate).
 //
@@ -38,6 +40,14 @@
 //     keys re-emitted byte for byte), so GET → edit → PUT drops nothing. Where the format allows a string or
 //     an object (request, url, description) both are read. Resource timestamps are time.Time; inside the
 //     collection document they stay strings.
+//   - Retries (RetryPolicy, retry.go): idempotent requests (GET, PUT, DELETE, the metadata PATCH of a collection;
+//     not an async collection PUT) are tried up to 3 times on 502/503/504, connection resets and per-try
+//     timeouts, each try through the gate, with capped jittered backoff, Retry-After as a floor, and never a try
+//     that could not finish before the caller's deadline. Other writes are never resent: a failure after the
+//     request was written, or a 5xx, is an *AmbiguousError (IsAmbiguous) saying it "may have happened; check
+//     before retrying". Config.Timeout bounds each try; the caller's context bounds the whole call.
+//   - Collection items (items.go) speak Postman's item model in the envelope {model_id, meta, data, revision};
+//     the collection segment is sent as the plain ID, as the vendor's PUT notes demand.
 //   - Vendor disagreements resolved here: GET /workspaces/{id} is read with or without its "workspace"
 //     wrapper (one example lacks it) and with team or teamId; the minimal collection model's "events" and the
 //     full model's "event" are both kept; GET /collection-updates-tasks/{id} is read bare or wrapped in

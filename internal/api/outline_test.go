@@ -125,3 +125,57 @@ func BenchmarkCollectionOutlineVsFull(b *testing.B) {
 		}
 	})
 }
+
+// decodeOutlineStd is the reference: plain encoding/json into the Outline types.
+func decodeOutlineStd(body []byte) (*api.Outline, error) {
+	var env struct {
+		Collection *api.Outline `json:"collection"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, err
+	}
+	return env.Collection, nil
+}
+
+var outlineSeeds = []string{
+	`{"collection":{"info":{"name":"A","uid":"1-a","updatedAt":"2026-01-01T00:00:00.000Z","description":"d"},"item":[{"name":"r","id":"i","request":{"method":"POST","url":{"raw":"https://x/y","host":["x"]}}}]}}`,
+	`{"collection":{"info":{"name":"A","description":{"content":"c","type":"text/markdown"}},"item":[{"name":"f","item":[]},{"name":"g","item":[{"name":"r","request":"https://bare"}]}]}}`,
+	`{"collection":{"info":{"name":"Esc\u00e9 \"q\"\n"},"item":[{"name":"r","request":{"url":{"protocol":"https","host":["api","example","com"],"path":["v1",{"value":"x"}]}}}]}}`,
+	`{"collection":{"info":{"NAME":"upper keys"},"ITEM":[{"Name":"n","Request":{"Method":"GET","URL":"u"}}]}}`,
+	`{"collection":{"info":{"name":"nulls","description":null},"item":[{"name":"r","request":null,"item":null},{"name":null,"request":{"url":null}}]}}`,
+	`{"collection":{"info":{"name":"skip"},"event":[{"listen":"test","script":{"exec":["a","b\\c"]}}],"variable":[{"key":"k","value":1.5e3,"x":[true,false,null,-0.1,{}]}],"item":[{"name":"r","response":[{"body":"{\"a\":1}"}],"request":{"method":"PUT","header":[{"key":"k","value":"v"}],"body":{"mode":"raw","raw":"x"},"url":"u"}}]}}`,
+	`{"collection":null}`,
+	`{"other":1}`,
+	`{"collection":{"info":{"name":"bad utf8 \xff"},"item":[]}}`,
+	`{"collection":{"info":{"name":5}}}`,
+	`{"collection":{"item":[1]}}`,
+	`{"collection":{"item":[{"request":{"url":5}}]}}`,
+	`{"collection":{"info":{"name":"trailing"}}} x`,
+	`{"collection":{"info":{"name":"bad number"},"x":01}}`,
+	`{"collection":{"info":{"name":"bad escape \q"}}}`,
+	`[]`,
+	``,
+}
+
+// FuzzDecodeOutline: on any input the fast scanner's outline equals encoding/json's, and it fails exactly when
+// encoding/json fails.
+func FuzzDecodeOutline(f *testing.F) {
+	for _, s := range outlineSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, wantErr := decodeOutlineStd(body)
+		got, gotErr := api.DecodeOutline(body)
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("encoding/json err %v, scanner err %v", wantErr, gotErr)
+		}
+		if wantErr != nil {
+			return
+		}
+		w, _ := json.Marshal(want)
+		g, _ := json.Marshal(got)
+		if string(w) != string(g) {
+			t.Fatalf("outline differs:\nencoding/json %s\nscanner       %s", w, g)
+		}
+	})
+}

@@ -49,14 +49,15 @@ type specRequestExample struct {
 func loadSpec(t *testing.T) {
 	t.Helper()
 	yamlPath := sharedFile(t, "openapi.yaml")
-	resolvedPath := sharedFile(t, "relevant-operations.resolved.json")
-	specOnce.Do(func() { specErr = parseSpec(yamlPath, resolvedPath) })
+	resolvedPaths := []string{sharedFile(t, "relevant-operations.resolved.json"),
+		sharedFile(t, "collection-items-and-mocks-operations.resolved.json")}
+	specOnce.Do(func() { specErr = parseSpec(yamlPath, resolvedPaths...) })
 	if specErr != nil {
 		t.Fatal(specErr)
 	}
 }
 
-func parseSpec(yamlPath, resolvedPath string) error {
+func parseSpec(yamlPath string, resolvedPaths ...string) error {
 	raw, err := os.ReadFile(yamlPath)
 	if err != nil {
 		return err
@@ -71,19 +72,21 @@ func parseSpec(yamlPath, resolvedPath string) error {
 	}
 	specDoc = m
 
-	// The in-scope operation list comes from the resolved file; the bodies come from the YAML.
-	rb, err := os.ReadFile(resolvedPath)
-	if err != nil {
-		return err
-	}
-	var resolved struct {
-		Operations map[string]json.RawMessage `json:"operations"`
-	}
-	if err := json.Unmarshal(rb, &resolved); err != nil {
-		return err
-	}
-	for op := range resolved.Operations {
-		specOps = append(specOps, op)
+	// The in-scope operation list comes from the resolved files; the bodies come from the YAML.
+	for _, resolvedPath := range resolvedPaths {
+		rb, err := os.ReadFile(resolvedPath)
+		if err != nil {
+			return err
+		}
+		var resolved struct {
+			Operations map[string]json.RawMessage `json:"operations"`
+		}
+		if err := json.Unmarshal(rb, &resolved); err != nil {
+			return err
+		}
+		for op := range resolved.Operations {
+			specOps = append(specOps, op)
+		}
 	}
 	sort.Strings(specOps)
 
@@ -411,7 +414,133 @@ var specCases = map[string]specCase{
 		},
 		want: key("webhook"),
 	},
+
+	"POST /collections/{collectionId}/requests": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.CreateCollectionRequest(ctx, tID, CollectionRequest{Name: "Example GET Request", Method: "GET"}, CreateRequestOptions{FolderID: tFolder})
+		},
+		want: whole, exact: true,
+	},
+	"GET /collections/{collectionId}/requests/{requestId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.GetCollectionRequest(ctx, tID, tReq, GetItemOptions{})
+		},
+		want: whole, exact: true,
+	},
+	"PUT /collections/{collectionId}/requests/{requestId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.UpdateCollectionRequest(ctx, tID, tReq, CollectionRequest{Name: "Example POST Request"})
+		},
+		want: whole, exact: true,
+	},
+	"DELETE /collections/{collectionId}/requests/{requestId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.DeleteCollectionRequest(ctx, tID, tReq)
+		},
+		want: whole, exact: true,
+	},
+	"POST /collections/{collectionId}/folders": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.CreateCollectionFolder(ctx, tID, CollectionFolder{Name: "Test Folder"})
+		},
+		want: whole, exact: true,
+	},
+	"GET /collections/{collectionId}/folders/{folderId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.GetCollectionFolder(ctx, tID, tFolder, GetItemOptions{Populate: true})
+		},
+		want: whole, exact: true,
+	},
+	"PUT /collections/{collectionId}/folders/{folderId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.UpdateCollectionFolder(ctx, tID, tFolder, CollectionFolder{Name: "Test Folder"})
+		},
+		want: whole, exact: true,
+	},
+	"DELETE /collections/{collectionId}/folders/{folderId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.DeleteCollectionFolder(ctx, tID, tFolder)
+		},
+		want: whole, exact: true,
+	},
+	"POST /collections/{collectionId}/responses": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.CreateCollectionResponse(ctx, tID, tReq, CollectionResponse{Name: "Example POST Response"})
+		},
+		want: whole, exact: true,
+	},
+	"GET /collections/{collectionId}/responses/{responseId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.GetCollectionResponse(ctx, tID, tResp, GetItemOptions{})
+		},
+		want: whole, exact: true,
+		check: func(t *testing.T, _ specExample, _ map[string]any, r any) {
+			d := r.(ItemResult[CollectionResponse]).Data
+			if d.ResponseCode == nil || d.ResponseCode.Code != 200 || len(d.Headers) != 1 || d.Text == nil {
+				t.Errorf("modelled fields not decoded: %+v", d)
+			}
+		},
+	},
+	"PUT /collections/{collectionId}/responses/{responseId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.UpdateCollectionResponse(ctx, tID, tResp, CollectionResponse{Name: "Example Response"})
+		},
+		want: whole, exact: true,
+	},
+	"DELETE /collections/{collectionId}/responses/{responseId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.DeleteCollectionResponse(ctx, tID, tResp)
+		},
+		want: whole, exact: true,
+	},
+	"POST /mocks": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.CreateMock(ctx, tWS, MockInput{Name: "Test Mock", Collection: tID, Private: true})
+		},
+		want: key("mock"),
+	},
+	"PUT /mocks/{mockId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.UpdateMock(ctx, tMock, MockUpdate{Name: "Test Mock"})
+		},
+		want: key("mock"),
+	},
+	"DELETE /mocks/{mockId}": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) { return c.DeleteMock(ctx, tMock) },
+		want: key("mock"),
+	},
+	"GET /mocks/{mockId}/call-logs": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.GetMockCallLogs(ctx, tMock, CallLogOptions{Limit: 5}, "")
+		},
+		want: key("call-logs"),
+		view: func(r any) any { return r.(Page[MockCallLog]).Items },
+		check: func(t *testing.T, _ specExample, b map[string]any, r any) {
+			checkVendorCursor(t, listingMockCalls, b, r.(Page[MockCallLog]).Next)
+		},
+	},
+	"GET /workspaces/{workspaceId}/global-variables": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.GetGlobalVariables(ctx, tWS)
+		},
+		want: key("values"),
+	},
+	"PUT /workspaces/{workspaceId}/global-variables": {
+		call: func(ctx context.Context, c *Client, _ specExample) (any, error) {
+			return c.ReplaceGlobalVariables(ctx, tWS, []GlobalVariable{{Key: "x-api-key", Value: "{{postman-api-key}}", Type: "secret", Enabled: true}})
+		},
+		want: key("values"),
+	},
 }
+
+func whole(b map[string]any) any { return b }
+
+const (
+	tFolder = "65a99e60-8e0a-4b6e-b79c-7d8264cc5caa"
+	tReq    = "c82dd02c-4870-4907-8fcb-593a876cf05b"
+	tResp   = "cc364734-7dfd-4bfc-897d-be763dcdbb07"
+	tMock   = "e3d951bf-873f-49ac-a658-b2dcb91d3289"
+)
 
 // checkVendorCursor checks that Next carries meta.nextCursor, and is empty when that is "", null or absent.
 func checkVendorCursor(t *testing.T, listing string, body map[string]any, next string) {
@@ -441,8 +570,8 @@ func templateRE(path string) *regexp.Regexp {
 
 func TestSpecExamples(t *testing.T) {
 	loadSpec(t)
-	if len(specOps) != 25 {
-		t.Errorf("relevant-operations lists %d operations, want 25", len(specOps))
+	if len(specOps) != 25+18 {
+		t.Errorf("the resolved files list %d operations, want 25 + 18", len(specOps))
 	}
 	for _, op := range specOps {
 		if _, ok := specCases[op]; !ok {
@@ -559,15 +688,24 @@ func collectErrorWords(v any, out *[]string) {
 func TestSpecRequestExamples(t *testing.T) {
 	loadSpec(t)
 	inputs := map[string]func() any{
-		"POST /collections":                   func() any { return &struct{ Collection Collection }{} },
-		"PUT /collections/{collectionId}":     func() any { return &struct{ Collection Collection }{} },
-		"PATCH /collections/{collectionId}":   func() any { return &struct{ Collection CollectionPatch }{} },
-		"POST /environments":                  func() any { return &struct{ Environment EnvironmentInput }{} },
-		"PUT /environments/{environmentId}":   func() any { return &struct{ Environment EnvironmentInput }{} },
-		"PATCH /environments/{environmentId}": func() any { return &[]PatchOp{} },
-		"POST /monitors":                      func() any { return &struct{ Monitor CreateMonitorInput }{} },
-		"PUT /monitors/{monitorId}":           func() any { return &struct{ Monitor UpdateMonitorInput }{} },
-		"POST /webhooks":                      func() any { return &struct{ Webhook WebhookInput }{} },
+		"POST /collections":                                      func() any { return &struct{ Collection Collection }{} },
+		"PUT /collections/{collectionId}":                        func() any { return &struct{ Collection Collection }{} },
+		"PATCH /collections/{collectionId}":                      func() any { return &struct{ Collection CollectionPatch }{} },
+		"POST /environments":                                     func() any { return &struct{ Environment EnvironmentInput }{} },
+		"PUT /environments/{environmentId}":                      func() any { return &struct{ Environment EnvironmentInput }{} },
+		"PATCH /environments/{environmentId}":                    func() any { return &[]PatchOp{} },
+		"POST /monitors":                                         func() any { return &struct{ Monitor CreateMonitorInput }{} },
+		"PUT /monitors/{monitorId}":                              func() any { return &struct{ Monitor UpdateMonitorInput }{} },
+		"POST /webhooks":                                         func() any { return &struct{ Webhook WebhookInput }{} },
+		"POST /collections/{collectionId}/requests":              func() any { return &CollectionRequest{} },
+		"PUT /collections/{collectionId}/requests/{requestId}":   func() any { return &CollectionRequest{} },
+		"POST /collections/{collectionId}/folders":               func() any { return &CollectionFolder{} },
+		"PUT /collections/{collectionId}/folders/{folderId}":     func() any { return &CollectionFolder{} },
+		"POST /collections/{collectionId}/responses":             func() any { return &CollectionResponse{} },
+		"PUT /collections/{collectionId}/responses/{responseId}": func() any { return &CollectionResponse{} },
+		"POST /mocks":         func() any { return &struct{ Mock MockInput }{} },
+		"PUT /mocks/{mockId}": func() any { return &struct{ Mock MockUpdate }{} },
+		"PUT /workspaces/{workspaceId}/global-variables": func() any { return &struct{ Values []GlobalVariable }{} },
 	}
 	n := 0
 	for _, op := range specOps {

@@ -1,6 +1,6 @@
 // Package app wires the pieces both binaries share: it checks the Postman configuration, starts the embedded
 // demo emulator when asked, and hands out one API client (with its own rate gate) per Postman key, so keys never
-// share a budget, a cache or data.
+// share a budget, a cache or data, and one key never has two.
 package app
 
 import (
@@ -33,29 +33,49 @@ type Config struct {
 	Timeout time.Duration
 	// Demo serves everything from an embedded emulator seeded with a demo team; no key is needed.
 	Demo bool
-	// MaxKeys bounds how many keys keep a client (and gate) in memory at once. Default 256.
+	// MaxKeys bounds how many keys the registry holds at once (each with its client and gate). Default 256.
 	MaxKeys int
 	Logger  *slog.Logger
+	// NewClient builds a key's API client; nil means api.New. Tests count or redirect clients with it.
+	NewClient func(api.Config) (*api.Client, error)
 	// Ops, when set, completes every key's gate (shared window store, metrics hook) and reads the gates for
 	// /metrics.
 	Ops *Ops
 }
 
-// Backend hands out tool environments per Postman key.
+// Backend hands out tool environments per Postman key from a bounded registry. A key's entry (its client and
+// rate gate) is evicted only while it is idle: not pinned (no HTTP request or MCP session is using it) and its
+// gate has nothing queued or in flight. So the registry never holds two gates, two budgets, for one key, and a
+// flood of unknown keys cannot push out a key that is in use; when every entry is busy a new key is refused
+// (ErrKeysBusy) instead.
 type Backend struct {
-	cfg      Config
-	emu      *emulator.Emulator
-	emuSrv   *http.Server
-	runs     *tools.RunLog
-	mu       sync.Mutex
-	clients  map[[32]byte]*entry
-	lastUsed uint64
+	cfg     Config
+	emu     *emulator.Emulator
+	emuSrv  *http.Server
+	runs    *tools.RunLog
+	mu      sync.Mutex
+	clients map[[32]byte]*entry
+	tick    uint64
+	stats   RegistryStats
 }
 
 type entry struct {
-	env  *tools.Env
-	used uint64
+	client *api.Client // nil until the key's first tool call: pinning a key is cheap
+	env    *tools.Env
+	refs   int // pins: HTTP requests in progress and live MCP sessions
+	used   uint64
 }
+
+// RegistryStats counts what the key registry did, for logs and tests.
+type RegistryStats struct {
+	Keys, Pinned int    // entries now, and how many of them are pinned
+	Created      uint64 // clients (gates) built
+	Evicted      uint64 // idle entries dropped to make room
+	Refused      uint64 // new keys turned away because every entry was busy
+}
+
+// ErrKeysBusy means the registry is full of keys in use; the caller should try again shortly.
+var ErrKeysBusy = errors.New("this server is serving as many Postman keys as it may at once; try again in a minute")
 
 // ErrNoKey means no Postman API key was configured or sent.
 var ErrNoKey = errors.New("no Postman API key: set POSTMAN_API_KEY (or send Authorization: Bearer <key> over HTTP); use -demo to try pmops without one")
@@ -67,6 +87,9 @@ func Open(cfg Config) (*Backend, error) {
 	}
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 256
+	}
+	if cfg.NewClient == nil {
+		cfg.NewClient = api.New
 	}
 	b := &Backend{cfg: cfg, runs: tools.NewRunLog(512), clients: map[[32]byte]*entry{}}
 	if cfg.Ops != nil {
@@ -92,6 +115,13 @@ func Open(cfg Config) (*Backend, error) {
 		b.Close()
 		return nil, err
 	}
+	if b.cfg.APIKey != "" {
+		// The configured key serves stdio, the CLI and the team's Slack commands: it is never evicted.
+		if _, err := b.Pin(b.cfg.APIKey); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -100,7 +130,10 @@ func (b *Backend) startEmulator() error {
 	if err != nil {
 		return fmt.Errorf("start demo emulator: %w", err)
 	}
-	b.emu = emulator.New(emulator.Options{Seed: emulator.SeedDemo, Logger: b.cfg.Logger.With("component", "emulator")})
+	// PublicURL: the demo's mock servers answer on this listener and the staging environment points at the
+	// Payments API mock, so collection runs work offline.
+	b.emu = emulator.New(emulator.Options{Seed: emulator.SeedDemo, PublicURL: "http://" + ln.Addr().String(),
+		Logger: b.cfg.Logger.With("component", "emulator")})
 	b.emuSrv = &http.Server{Handler: b.emu, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.emuSrv.Serve(ln) }()
 	b.cfg.BaseURL = "http://" + ln.Addr().String()
@@ -130,7 +163,9 @@ func (b *Backend) Snapshots() map[string]ratelimit.Snapshot {
 	defer b.mu.Unlock()
 	out := make(map[string]ratelimit.Snapshot, len(b.clients))
 	for h, e := range b.clients {
-		out[hex.EncodeToString(h[:8])] = e.env.Client.RateBudget()
+		if e.client != nil {
+			out[hex.EncodeToString(h[:8])] = e.client.RateBudget()
+		}
 	}
 	return out
 }
@@ -141,47 +176,145 @@ func (b *Backend) Emulator() *emulator.Emulator { return b.emu }
 // BaseURL is the Postman API root in use.
 func (b *Backend) BaseURL() string { return b.cfg.BaseURL }
 
+// DemoKey is the key keyless demo requests act with ("" outside demo mode).
+func (b *Backend) DemoKey() string {
+	if !b.cfg.Demo {
+		return ""
+	}
+	return b.cfg.APIKey
+}
+
 // HasDefaultKey says whether a key was configured (or demo mode supplies one).
 func (b *Backend) HasDefaultKey() bool { return b.cfg.APIKey != "" }
 
 // DefaultEnv is the environment of the configured key.
 func (b *Backend) DefaultEnv(context.Context) (*tools.Env, error) { return b.Env(b.cfg.APIKey) }
 
-// Env returns the tool environment for key, creating its client and gate on first use.
+// Env returns the tool environment for key, creating its client and gate on first use. The entry is not pinned:
+// callers that hold the environment across a long operation should use Acquire.
 func (b *Backend) Env(key string) (*tools.Env, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, err := b.lookup(key)
+	if err != nil {
+		return nil, err
+	}
+	return b.envOf(key, e)
+}
+
+// Acquire returns key's environment pinned until release is called (release is idempotent).
+func (b *Backend) Acquire(key string) (env *tools.Env, release func(), err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, err := b.lookup(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if env, err = b.envOf(key, e); err != nil {
+		return nil, nil, err
+	}
+	return env, b.pinLocked(e), nil
+}
+
+// Pin keeps key's entry (and, once made, its client) in the registry until release is called; release is
+// idempotent. It builds no client: an HTTP request or session pins its key before any tool needs it.
+func (b *Backend) Pin(key string) (release func(), err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, err := b.lookup(key)
+	if err != nil {
+		return nil, err
+	}
+	return b.pinLocked(e), nil
+}
+
+// Stats reports the registry's counters.
+func (b *Backend) Stats() RegistryStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.stats
+	st.Keys = len(b.clients)
+	for _, e := range b.clients {
+		if e.refs > 0 {
+			st.Pinned++
+		}
+	}
+	return st
+}
+
+func (b *Backend) pinLocked(e *entry) func() {
+	e.refs++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			e.refs--
+			b.tick++
+			e.used = b.tick
+		})
+	}
+}
+
+// lookup finds or adds key's entry; the caller holds b.mu.
+func (b *Backend) lookup(key string) (*entry, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
 		return nil, ErrNoKey
 	}
 	h := sha256.Sum256([]byte(key))
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lastUsed++
+	b.tick++
 	if e, ok := b.clients[h]; ok {
-		e.used = b.lastUsed
+		e.used = b.tick
+		return e, nil
+	}
+	if len(b.clients) >= b.cfg.MaxKeys && !b.evictIdle() {
+		b.stats.Refused++
+		return nil, ErrKeysBusy
+	}
+	e := &entry{used: b.tick}
+	b.clients[h] = e
+	return e, nil
+}
+
+// envOf builds e's client on first use; the caller holds b.mu.
+func (b *Backend) envOf(key string, e *entry) (*tools.Env, error) {
+	if e.env != nil {
 		return e.env, nil
 	}
-	c, err := api.New(b.gatedConfig(key))
+	c, err := b.cfg.NewClient(b.gatedConfig(strings.TrimSpace(key)))
 	if err != nil {
 		return nil, err
 	}
-	if len(b.clients) >= b.cfg.MaxKeys {
-		b.evictOldest()
-	}
-	env := &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs}
-	b.clients[h] = &entry{env: env, used: b.lastUsed}
-	return env, nil
+	b.stats.Created++
+	e.client = c
+	e.env = &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs}
+	return e.env, nil
 }
 
-func (b *Backend) evictOldest() {
-	var oldest [32]byte
-	var min uint64 = ^uint64(0)
-	for k, e := range b.clients {
-		if e.used < min {
-			oldest, min = k, e.used
+// evictIdle drops the least recently used idle entry and reports whether there was one. Busy entries stay: an
+// entry is busy while pinned or while its gate has requests queued or in flight (a caller of Env may still be
+// using it).
+func (b *Backend) evictIdle() bool {
+	var victim [32]byte
+	found := false
+	var oldest uint64
+	for h, e := range b.clients {
+		if e.refs > 0 || (found && e.used >= oldest) {
+			continue
 		}
+		if e.client != nil {
+			if snap := e.client.RateBudget(); snap.InFlight > 0 || snap.QueuedInteractive > 0 || snap.QueuedBackground > 0 {
+				continue
+			}
+		}
+		victim, oldest, found = h, e.used, true
 	}
-	delete(b.clients, oldest)
+	if found {
+		delete(b.clients, victim)
+		b.stats.Evicted++
+	}
+	return found
 }
 
 // Close stops the demo emulator.

@@ -22,7 +22,7 @@ func ParseArgs(words []string) (json.RawMessage, error) {
 		k, v, ok := strings.Cut(w, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("argument %q is not key=value", w)
+			return nil, fmt.Errorf("argument %s is not key=value", tools.EchoQ(w))
 		}
 		if json.Valid([]byte(v)) && v != "" {
 			obj[k] = json.RawMessage(v)
@@ -39,7 +39,7 @@ func ParseArgs(words []string) (json.RawMessage, error) {
 func Call(ctx context.Context, env *tools.Env, name string, words []string, out io.Writer, asJSON bool) error {
 	t, ok := tools.Lookup(name)
 	if !ok {
-		return fmt.Errorf("unknown tool %q; `tools` lists them", name)
+		return fmt.Errorf("unknown tool %s; `tools` lists them", tools.EchoQ(name))
 	}
 	raw, err := ParseArgs(words)
 	if err != nil {

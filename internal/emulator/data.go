@@ -11,6 +11,7 @@ type workspace struct {
 	createdBy, updatedBy                          int64
 	createdAt, updatedAt                          time.Time
 	order                                         int
+	globals                                       []globalVar
 }
 
 type fork struct {
@@ -38,6 +39,7 @@ type collection struct {
 	isPublic      bool
 	order         int
 	fullJSON      []byte // cached GET body (full model); nil after any change
+	revision      int64  // bumped by every collection-item write
 }
 
 func (c *collection) uid() string { return uidOf(c.owner, c.id) }
@@ -155,6 +157,8 @@ type mock struct {
 	createdAt        time.Time
 	updatedAt        time.Time
 	order            int
+	description      string
+	calls            []mockCall // newest last
 }
 
 func (m *mock) uid() string { return uidOf(m.owner, m.id) }

@@ -10,7 +10,12 @@
 // limit/offset, create, get full or model=minimal, PUT full replace with `Prefer: respond-async` tasks and the
 // 409 while one runs, PATCH, DELETE, the update-task poll); environments (CRUD and the JSON-Patch-like PATCH);
 // monitors (list with cursor pagination, CRUD, pause/resume, run: synchronous, async=true, and the 202 "taking
-// longer than expected"); mocks (list, get); POST /webhooks (a trigger-only monitor). Bodies mirror the vendor's
+// longer than expected"); mocks (list, get); POST /webhooks (a trigger-only monitor). Plus the 18 operations of
+// collection-items-and-mocks-operations.resolved.json: requests, folders and saved responses inside a collection
+// (items.go: they read and write the stored v2.1 document, so what they create is in GET /collections/{id} and
+// vice versa; bodies are Postman's item model; PUTs act like PATCH; ?folderId= — or the ?folder= Postman's own
+// MCP server sends — and a folder body's "folder" place new items), mock create/update/delete and call logs, and
+// a workspace's global variables (replaced whole by PUT). Bodies mirror the vendor's
 // examples: singular/plural envelopes, 200 for create/update/delete, owner as a string on collections and
 // environments but an integer on monitors, UIDs "<ownerId>-<uuid>", timestamps "2006-01-02T15:04:05.000Z". Every
 // /{resource}/{id} path takes the bare ID or the UID. Errors use the vendor's own two families (legacy
@@ -32,6 +37,18 @@
 // Active monitors run on their cron schedule as the clock passes nextRun; overdue runs execute lazily when a
 // request arrives or Tick is called. After each finished run the documented monitor-result webhook is POSTed to
 // Options.WebhookURL in the background.
+//
+// # Mock servers
+//
+// A mock answers at /mock/{mockId}/<path> on whatever address serves the emulator (no API key, no rate limit),
+// from its collection's saved examples, matched by method and path as Postman's mocks do (mockserve.go lists the
+// rules; x-mock-response-name, x-mock-response-id and x-mock-response-code select examples). Private mocks want
+// the x-api-key of a user who can see them. Every call is logged for GET /mocks/{id}/call-logs. mockUrl is
+// Options.PublicURL + "/mock/{mockId}" when PublicURL is set (the demo and cmd/postman-emulator set it to their
+// listener), else the vendor's https://{mockId}.mock.pstmn.io. With PublicURL the demo seed also makes the
+// "Payments API mock" public and points the staging environment's baseUrl at it; every request of the demo
+// "Payments API" has a saved example, so Newman runs the collection offline with exactly one failing assertion
+// (the "Get OAuth token" example is a 401).
 //
 // # Contract points that had to be guessed (notes/postman-api.md §11 and gaps)
 //
@@ -65,6 +82,12 @@
 //     /values/<n>/key ("Unshare") empties the value. Operations apply atomically.
 //   - Unknown routes and wrong methods answer 404 {"error":{"name":"notFoundError","message":"Requested resource
 //     not found"}}; the vendor's body for them is undocumented.
+//   - Item endpoints: an unknown collection is 404 instanceNotFoundError; an unknown item 404 "We could not find
+//     the <kind> you are looking for" (the request example's "instanceFoundError" name is taken as a typo); an
+//     unknown parent folder or request on a create is the documented 400 of the same shape. revision counts all
+//     item writes.
+//   - Mocks created through the API are public unless private:true (the schema's default); the call-log cursor is
+//     a base64 offset.
 //   - Run reports mask secret variables ("********") when resolving {{variables}} into URLs and headers. GET
 //     /environments/{id} returns secret-typed values as the API does; vault secrets (secret: true) show no value.
 //
@@ -72,7 +95,8 @@
 //
 // Options: Clock (a *clock.Fake moves windows, schedules and async work), ClockSkew, Latency, Style429,
 // WebhookStyle, AsyncUpdateDelay, LongRunDelay, MaxBodyBytes. Methods: Advance and Tick (run due work), SetFault /
-// ClearFault / ClearFaults (latency, 500, 503, dropped connection, 409 per route, per key, N times or until
+// ClearFault / ClearFaults (latency, 500, 502, 503, 504 with optional Retry-After, a dropped connection
+// before or after the operation ran, a hang until the client gives up, 409; per route, per key, N times or until
 // cleared), ForceLongRun, Requests / Stats / TotalRequests / MonthlyUsage, WaitWebhooks / WebhookDeliveries /
 // SetWebhookURL, AddGeneratedCollection (benchmark-sized collections), UIDByName, DemoSecretValues. The demo
 // seed's monitors carry a hidden run plan (which request fails or flakes); monitors created through the API have

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -108,6 +109,12 @@ type Options struct {
 	LongRunDelay     time.Duration // how long a ForceLongRun run keeps running after its 202 (default 6 min)
 	MaxBodyBytes     int64         // request body cap (default 100 MiB; environments are capped at 30 MiB as documented)
 
+	// PublicURL is the address clients reach this emulator at (for example http://127.0.0.1:8080). When set,
+	// mock servers report mockUrl PublicURL/mock/{mockId}, and the demo seed points the staging environment's
+	// baseUrl at the Payments API mock (made public, so a collection runner needs no Postman key). Mocks are
+	// served at /mock/{mockId}/… on any address either way.
+	PublicURL string
+
 	Logger *slog.Logger // nil: discard
 }
 
@@ -144,6 +151,12 @@ func (o Options) Validate() error {
 	}
 	if o.Latency < 0 || o.AsyncUpdateDelay < 0 || o.LongRunDelay < 0 || o.WebhookTimeout < 0 || o.MaxBodyBytes < 0 {
 		return fmt.Errorf("durations and sizes must not be negative")
+	}
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q must be an http(s) URL with a host and no query, like http://127.0.0.1:8080", o.PublicURL)
+		}
 	}
 	seen := map[string]bool{}
 	ids := map[int64]bool{}
@@ -238,8 +251,9 @@ type Emulator struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	seq      int // deterministic ID counter
-	order    int // insertion order for lists
+	revision int64 // collection revision counter (collection-item writes)
+	seq      int   // deterministic ID counter
+	order    int   // insertion order for lists
 	users    map[string]*User
 	userByID map[int64]*User
 	subs     map[int64]string
@@ -286,6 +300,7 @@ func New(opts Options) *Emulator {
 		forceLong:    map[string]bool{},
 		stats:        map[string]*KeyStats{},
 		testCache:    map[string][]testCase{},
+		revision:     32_000_000_000,
 	}
 	e.limits = newLimiter(o)
 	e.hooks = newWebhookSender(o)

@@ -1,6 +1,9 @@
 package emulator
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+)
 
 // reply is what a handler returns: a status, a body to encode as JSON and its content type.
 type reply struct {
@@ -90,4 +93,11 @@ func errPayloadTooLarge() reply {
 
 func errForbiddenWorkspace() reply {
 	return problemReply(http.StatusForbidden, "forbidden", "Forbidden", "You do not have access to this workspace.", "")
+}
+
+// gatewayPage is what a load balancer in front of the API sends for 502/504: HTML, not a JSON error.
+func gatewayPage(status int) reply {
+	text := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	body := "<html>\r\n<head><title>" + text + "</title></head>\r\n<body>\r\n<center><h1>" + text + "</h1></center>\r\n</body>\r\n</html>\r\n"
+	return reply{status: status, raw: []byte(body), ctype: "text/html"}
 }

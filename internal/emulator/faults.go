@@ -15,6 +15,10 @@ const (
 	FaultUnavailable                         // 503 with the legacy "503 service unavailable" body
 	FaultDropConnection                      // hijack the connection and close it without a response
 	FaultConflict                            // 409 problem+json "Deep update operation is already in progress…"
+	FaultBadGateway                          // 502 with an HTML body, as a load balancer sends it
+	FaultGatewayTimeout                      // 504 with an HTML body, as a load balancer sends it
+	FaultHang                                // read the request, then never answer (the client times out)
+	FaultDropAfterServe                      // carry the request out, then close the connection without the answer
 )
 
 // Fault describes one injected failure.
@@ -27,6 +31,9 @@ type Fault struct {
 	Key     string        // only requests carrying this API key; "" for all keys
 	Times   int           // how many requests it hits; 0 means until cleared
 	Latency time.Duration // added before the fault's effect (any kind)
+	// RetryAfter, when positive, is sent as a Retry-After header (whole seconds, rounded up) with a 502, 503 or
+	// 504 fault.
+	RetryAfter time.Duration
 }
 
 type faultEntry struct {

@@ -1,8 +1,11 @@
 package emulator
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -114,4 +117,55 @@ func TestLatency(t *testing.T) {
 			t.Fatalf("plain call: %d after %v", code, took)
 		}
 	})
+}
+
+func TestGatewayFaults(t *testing.T) {
+	for _, c := range []struct {
+		kind FaultKind
+		code int
+	}{{FaultBadGateway, 502}, {FaultGatewayTimeout, 504}, {FaultUnavailable, 503}} {
+		f := demo(t)
+		f.e.SetFault(Fault{Kind: c.kind, Route: "GET /me", Times: 1, RetryAfter: 1500 * time.Millisecond})
+		r := f.do("GET", "/me", DemoKey, nil)
+		wantStatus(t, r, c.code)
+		if got := r.Header.Get("Retry-After"); got != "2" {
+			t.Errorf("%d: Retry-After %q, want 2 (whole seconds, rounded up)", c.code, got)
+		}
+		if c.code != 503 && (!strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Raw), "<title>"+strconv.Itoa(c.code))) {
+			t.Errorf("%d: want a load balancer's HTML page, got %s %s", c.code, r.Header.Get("Content-Type"), r.Raw)
+		}
+		wantStatus(t, f.do("GET", "/me", DemoKey, nil), 200)
+	}
+}
+
+func TestFaultHang(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := New(Options{})
+		e.SetFault(Fault{Kind: FaultHang, Route: "GET /me", Times: 1})
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, "GET", "/me", nil)
+		req.Header.Set("X-Api-Key", DemoKey)
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		e.ServeHTTP(rec, req)
+		if took := time.Since(start); took != 30*time.Second || rec.Body.Len() != 0 {
+			t.Fatalf("a hung request ended after %v with %q; want silence until the client gave up", took, rec.Body.String())
+		}
+	})
+}
+
+func TestFaultDropAfterServe(t *testing.T) {
+	f := demo(t)
+	env := f.uid("environment", "local")
+	f.e.SetFault(Fault{Kind: FaultDropAfterServe, Route: "DELETE /environments/{environmentId}", Times: 1})
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Fatalf("recovered %v, want http.ErrAbortHandler", p)
+			}
+		}()
+		f.do("DELETE", "/environments/"+env, DemoKey, nil)
+	}()
+	wantStatus(t, f.do("GET", "/environments/"+env, DemoKey, nil), 404) // it happened
 }

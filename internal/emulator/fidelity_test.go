@@ -43,29 +43,37 @@ var (
 	specErr  error
 )
 
+// specFiles are the resolved contract files whose operations the emulator serves.
+var specFiles = []string{"relevant-operations.resolved.json", "collection-items-and-mocks-operations.resolved.json"}
+
 func locateSpec(t *testing.T) map[string]opSpec {
 	t.Helper()
 	specOnce.Do(func() {
-		path, err := repo.Shared("postman-api", "relevant-operations.resolved.json")
-		if err != nil {
-			specErr = err
-			return
+		specOps = map[string]opSpec{}
+		for _, name := range specFiles {
+			path, err := repo.Shared("postman-api", name)
+			if err != nil {
+				specErr = err
+				return
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				specErr = err
+				return
+			}
+			var doc struct {
+				Operations map[string]opSpec `json:"operations"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			if err := dec.Decode(&doc); err != nil {
+				specErr = fmt.Errorf("parse %s: %w", path, err)
+				return
+			}
+			for op, spec := range doc.Operations {
+				specOps[op] = spec
+			}
 		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			specErr = err
-			return
-		}
-		var doc struct {
-			Operations map[string]opSpec `json:"operations"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&doc); err != nil {
-			specErr = fmt.Errorf("parse %s: %w", path, err)
-			return
-		}
-		specOps = doc.Operations
 	})
 	if specErr != nil {
 		if os.Getenv("CI") == "true" {
@@ -96,6 +104,7 @@ var strictExtras = map[string][]string{
 	"GET /monitors/{monitorId} monitor.lastRun":                                                 {"jobId"},
 	"GET /mocks mocks[].config":                                                                 {"matchHeader"},
 	"GET /mocks/{mockId} mock.config":                                                           {"matchHeader"},
+	"PUT /collections/{collectionId}/responses/{responseId} ":                                   {"revision"},
 }
 
 // inconsistentExamples are vendor examples that contradict their own schema (notes §11); they are not used to
@@ -328,7 +337,7 @@ func fidelityCases() []fidelityCase {
 	env := func(f *fixture) string { return f.uid("environment", "staging") }
 	mon := func(f *fixture, name string) string { return f.uid("monitor", name) }
 	ws := func(f *fixture) string { u, _ := f.e.UIDByName("workspace", DemoWorkspacePayments); return u }
-	return []fidelityCase{
+	cases := []fidelityCase{
 		{name: "me", op: "GET /me", status: 200, example: "Successful Response", send: get("/me", DemoKey)},
 		{name: "me missing key", op: "GET /me", status: 401, example: "Missing API Key", send: get("/me", "")},
 		{name: "me invalid key", op: "GET /me", status: 401, example: "Authentication Error", send: get("/me", "PMAK-nope")},
@@ -567,6 +576,7 @@ func fidelityCases() []fidelityCase {
 			return f.do("POST", "/webhooks", DemoKey, `{"webhook":{"name":"Hook"}}`)
 		}},
 	}
+	return append(cases, itemFidelityCases()...)
 }
 
 func TestFidelity(t *testing.T) {
@@ -599,7 +609,7 @@ func TestFidelityUnauthorized(t *testing.T) {
 	for _, op := range Operations() {
 		method, path, _ := strings.Cut(op, " ")
 		concrete := strings.NewReplacer("{collectionId}", "x", "{environmentId}", "x", "{monitorId}", "x", "{workspaceId}", "x",
-			"{mockId}", "x", "{taskId}", "x").Replace(path)
+			"{mockId}", "x", "{taskId}", "x", "{requestId}", "x", "{folderId}", "x", "{responseId}", "x").Replace(path)
 		for _, key := range []string{"", "PMAK-wrong"} {
 			r := f.do(method, concrete, key, nil)
 			if r.Code != 401 {

@@ -1,6 +1,10 @@
 package emulator
 
 import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -131,6 +135,77 @@ func FuzzCron(f *testing.F) {
 				t.Fatalf("%q: next(%v) = %v does not advance", expr, prev, n)
 			}
 			prev = n
+		}
+	})
+}
+
+// FuzzItemBodies sends arbitrary bodies to the collection-item writes: a vendor-shaped answer, and the collection
+// still renders afterwards.
+func FuzzItemBodies(f *testing.F) {
+	for _, seed := range []string{
+		vendorCreateRequest, vendorUpdateRequest, vendorCreateResponse, vendorUpdateResponse,
+		`{"name":"x","method":"get","dataMode":"graphql","graphqlModeData":{"query":"{a}"}}`,
+		`{"dataMode":"formdata","data":[{"key":"f","type":"file"},1,null]}`,
+		`{"auth":"noauth","events":[{"listen":"test"}]}`, `{"auth":{"type":"nope"}}`, `{"events":{}}`,
+		`{"method":"BREW"}`, `{"responseCode":{"code":"x"}}`, `{"responseCode":{"code":99}}`, `{"requestObject":"{\"url\":1}"}`,
+		`{"folder":"nope"}`, `{"name":7}`, `[]`, `null`, ``, `{`, `{"url":"http://[::1"}`, `{"queryParams":[{"key":"a","enabled":false}],"url":"x?y=1"}`,
+	} {
+		f.Add([]byte(seed), uint8(0))
+	}
+	fx := fuzzFixture(f)
+	_, colID, _ := splitRef(fx.uid("collection", DemoCollectionSmoke))
+	reqID := fx.itemID(DemoCollectionSmoke, "Health check")
+	folderID := fx.itemID(DemoCollectionSmoke, "Payments")
+	f.Fuzz(func(t *testing.T, body []byte, which uint8) {
+		fx := fx.with(t)
+		base := "/collections/" + colID
+		var r *resp
+		switch which % 5 {
+		case 0:
+			r = fx.do("POST", base+"/requests", DemoKey, body)
+		case 1:
+			r = fx.do("PUT", base+"/requests/"+reqID, DemoKey, body)
+		case 2:
+			r = fx.do("POST", base+"/folders", DemoKey, body)
+		case 3:
+			r = fx.do("PUT", base+"/folders/"+folderID, DemoKey, body)
+		default:
+			r = fx.do("POST", base+"/responses?request="+reqID, DemoKey, body)
+		}
+		checkFuzzReply(t, r, body)
+		wantStatus(t, fx.do("GET", "/collections/"+colID, DemoKey, nil), 200)
+		wantStatus(t, fx.do("GET", base+"/requests/"+reqID, DemoKey, nil), 200)
+	})
+}
+
+var httpToken = regexp.MustCompile(`^[A-Za-z]{1,16}$`)
+
+// FuzzMockServe sends arbitrary paths and selection headers to a mock server: it answers 200/4xx, never panics.
+func FuzzMockServe(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"GET", "/health", ""}, {"POST", "/v1/accounts", "422"}, {"GET", "/v1/accounts/%7B%7Bx%7D%7D", ""}, {"PATCH", "/v1/a//b/", "abc"},
+		{"GET", "/%zz", ""}, {"DELETE", "/v1/accounts/{{id}}", "404"}, {"GET", "/?limit=1000&limit=", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	fx := newFixture(f, Options{PublicURL: "http://emulator.test"})
+	_, id, _ := splitRef(fx.uid("mock", "Payments API mock"))
+	f.Fuzz(func(t *testing.T, method, path, code string) {
+		if !httpToken.MatchString(method) || !strings.HasPrefix(path, "/") ||
+			strings.ContainsAny(path, " \t\r\n#") || strings.ContainsAny(code, "\r\n\x00") {
+			return
+		}
+		if _, err := url.ParseRequestURI(path); err != nil {
+			return // not a request a client could send
+		}
+		fx := fx.with(t)
+		r := fx.do(method, "/mock/"+id+path, "", nil, func(r *http.Request) {
+			if code != "" {
+				r.Header.Set("X-Mock-Response-Code", code)
+			}
+		})
+		if r.Code != 200 && (r.Code < 100 || r.Code > 599) {
+			t.Fatalf("status %d for %s %s", r.Code, method, path)
 		}
 	})
 }

@@ -136,7 +136,7 @@ func (f *fixture) do(method, path, key string, body any, opts ...reqOpt) *resp {
 	rec := httptest.NewRecorder()
 	f.e.ServeHTTP(rec, req)
 	out := &resp{Code: rec.Code, Header: rec.Header(), Raw: rec.Body.Bytes()}
-	if len(out.Raw) > 0 {
+	if len(out.Raw) > 0 && !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 		dec := json.NewDecoder(bytes.NewReader(out.Raw))
 		dec.UseNumber()
 		if err := dec.Decode(&out.JSON); err != nil {

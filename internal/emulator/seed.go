@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -137,7 +138,17 @@ func (e *Emulator) seedDemo(now time.Time) {
 	e.seedMonitor(wsPay, DemoTeammateID, DemoMonitorPaused, billing, staging, "0 */6 * * *", "UTC", false, 1460, runPlan{}, now)
 	e.seedMonitor(wsGlobex, OtherTeamUserID, DemoMonitorGlobex, inventory, globexEnv, "0 * * * *", "Asia/Tokyo", true, 2100, runPlan{}, now)
 
-	e.seedMock(wsPay, DemoUserID, "Payments API mock", payments, staging, false, &mockDelay{Type: "fixed", Duration: 120}, at(200))
+	paymentsMock := e.seedMock(wsPay, DemoUserID, "Payments API mock", payments, staging, false, &mockDelay{Type: "fixed", Duration: 120}, at(200))
+	if e.opts.PublicURL != "" {
+		// Served demo: staging points at the emulator's own mock of the Payments API, which answers from the
+		// collection's saved examples; it is public so a collection runner needs no Postman key.
+		paymentsMock.isPublic = true
+		for i := range staging.values {
+			if staging.values[i].Key == "baseUrl" {
+				staging.values[i].Value = ptr(e.mockURL(paymentsMock))
+			}
+		}
+	}
 	e.seedMock(wsOrders, DemoTeammateID, "Orders mock", orders, ordersEnv, false, &mockDelay{Type: "fixed", Duration: 250}, at(150))
 	e.seedMock(wsPay, DemoTeammateID, "Legacy billing mock", billing, nil, true, nil, at(380))
 	e.seedMock(wsGlobex, OtherTeamUserID, "Inventory mock", inventory, nil, false, nil, at(100))
@@ -232,7 +243,7 @@ func (e *Emulator) seedMonitor(w *workspace, owner int64, name string, col *coll
 	return m
 }
 
-func (e *Emulator) seedMock(w *workspace, owner int64, name string, col *collection, env *environment, deactivated bool, delay *mockDelay, created time.Time) {
+func (e *Emulator) seedMock(w *workspace, owner int64, name string, col *collection, env *environment, deactivated bool, delay *mockDelay, created time.Time) *mock {
 	m := &mock{id: e.seedID("mock", name), owner: owner, workspaceID: w.id, name: name, collectionUID: col.uid(),
 		deactivated: deactivated, delay: delay, headers: []string{}, matchQueryParams: true, matchWildcards: true,
 		createdAt: created, updatedAt: created, order: e.nextOrder()}
@@ -244,6 +255,7 @@ func (e *Emulator) seedMock(w *workspace, owner int64, name string, col *collect
 		m.matchBody = true
 	}
 	e.mocks[m.id] = m
+	return m
 }
 
 func bearerAuth(token string) map[string]any {
@@ -269,6 +281,18 @@ type reqSpec struct {
 	status       int  // the status the request's test expects (0: no status test)
 	checkJSON    bool // adds a test that reads the JSON body
 	maxMillis    int  // adds a response-time test
+	// example adds a saved response that satisfies the request's tests (status, and an id when checkJSON), unless
+	// exampleCode gives it another status. mockCode adds an x-mock-response-code header, so a mock server picks
+	// the example with that status among several for the same method and path (as Postman's mocks do).
+	example     bool
+	exampleCode int
+	mockCode    int
+}
+
+// examplesRequest is seedRequest with a saved example (the Payments API, which the demo runs against its mock).
+func (e *Emulator) examplesRequest(scope string, rs reqSpec) map[string]any {
+	rs.example = true
+	return e.seedRequest(scope, rs)
 }
 
 func testScript(lines ...string) map[string]any {
@@ -328,6 +352,11 @@ func (e *Emulator) seedRequest(scope string, rs reqSpec) map[string]any {
 		req["header"] = headers
 		req["body"] = map[string]any{"mode": "raw", "raw": rs.body, "options": map[string]any{"raw": map[string]any{"language": "json"}}}
 	}
+	if rs.mockCode != 0 {
+		headers = append(headers, map[string]any{"key": "x-mock-response-code", "value": fmt.Sprint(rs.mockCode), "type": "text",
+			"description": "Selects the saved example with this status when the request is sent to a mock server."})
+		req["header"] = headers
+	}
 	if rs.desc != "" {
 		req["description"] = rs.desc
 	}
@@ -349,7 +378,40 @@ func (e *Emulator) seedRequest(scope string, rs reqSpec) map[string]any {
 	if len(lines) > 0 {
 		item["event"] = []any{testScript(lines...)}
 	}
+	if rs.example {
+		item["response"] = []any{e.seedExample(scope, rs, raw, req)}
+	}
 	return item
+}
+
+// seedExample is a saved response for a seeded request: JSON with an "id" for a 2xx, an error object otherwise.
+func (e *Emulator) seedExample(scope string, rs reqSpec, raw string, req map[string]any) map[string]any {
+	code := rs.status
+	if rs.exampleCode != 0 {
+		code = rs.exampleCode
+	}
+	if code == 0 {
+		code = http.StatusOK
+	}
+	h := hash64(scope, rs.name, rs.method, raw)
+	var body string
+	switch {
+	case code == http.StatusUnauthorized:
+		body = `{"error": {"type": "invalid_client", "message": "Client authentication failed."}}`
+	case code >= 400:
+		body = fmt.Sprintf(`{"error": {"type": "invalid_request_error", "message": %q}}`, strings.TrimSpace(strings.Split(rs.name, "(")[0])+" is rejected.")
+	default:
+		body = fmt.Sprintf(`{"id": "obj_%012x", "object": %q, "livemode": false, "created": %d}`, h&0xffffffffffff, strings.ToLower(rs.method)+" "+rs.path, 1717200000+int(h%1000000))
+	}
+	orig := map[string]any{}
+	for k, v := range req {
+		orig[k] = v
+	}
+	return map[string]any{
+		"id": e.seedID("example", scope, rs.name, rs.method, raw), "name": fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		"originalRequest": orig, "status": http.StatusText(code), "code": code, "_postman_previewlanguage": "json",
+		"header": []any{map[string]any{"key": "Content-Type", "value": "application/json"}}, "cookie": []any{}, "body": body,
+	}
 }
 
 func splitPath(p string) []any {
@@ -382,27 +444,29 @@ var paymentResources = []struct{ name, path, singular string }{
 func (e *Emulator) paymentsItems() []any {
 	const scope = DemoCollectionPayments
 	items := []any{
-		e.seedRequest(scope, reqSpec{name: "Health check", method: "GET", path: "/health", status: 200, maxMillis: 1000}),
-		e.seedRequest(scope, reqSpec{name: "API version", method: "GET", path: "/v1/version", status: 200}),
-		e.seedRequest(scope, reqSpec{name: "Get OAuth token", method: "POST", path: "/oauth/token", status: 200,
+		e.examplesRequest(scope, reqSpec{name: "Health check", method: "GET", path: "/health", status: 200, maxMillis: 1000}),
+		e.examplesRequest(scope, reqSpec{name: "API version", method: "GET", path: "/v1/version", status: 200}),
+		// The one example that fails its request's test: the token call's saved answer is a 401, so a collection
+		// run against the mock shows one failing assertion ("Status code is 200").
+		e.examplesRequest(scope, reqSpec{name: "Get OAuth token", method: "POST", path: "/oauth/token", status: 200, exampleCode: http.StatusUnauthorized,
 			body: `{"grant_type": "client_credentials", "client_id": "{{clientId}}", "client_secret": "{{clientSecret}}"}`,
 			desc: "Exchanges the client credentials for an access token."}),
 	}
 	for _, r := range paymentResources {
 		base := "/v1/" + r.path
 		happy := []any{
-			e.seedRequest(scope, reqSpec{name: "List " + strings.ToLower(r.name), method: "GET", path: base, query: [][2]string{{"limit", "{{pageSize}}"}}, status: 200, maxMillis: 1500,
+			e.examplesRequest(scope, reqSpec{name: "List " + strings.ToLower(r.name), method: "GET", path: base, query: [][2]string{{"limit", "{{pageSize}}"}}, status: 200, maxMillis: 1500,
 				desc: "Lists " + strings.ToLower(r.name) + ", newest first."}),
-			e.seedRequest(scope, reqSpec{name: "Create " + r.singular, method: "POST", path: base, status: 201, checkJSON: true,
+			e.examplesRequest(scope, reqSpec{name: "Create " + r.singular, method: "POST", path: base, status: 201, checkJSON: true,
 				body: fmt.Sprintf(`{"description": "demo %s", "metadata": {"source": "postman"}}`, r.singular)}),
-			e.seedRequest(scope, reqSpec{name: "Retrieve " + r.singular, method: "GET", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200, checkJSON: true}),
-			e.seedRequest(scope, reqSpec{name: "Update " + r.singular, method: "PATCH", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200,
+			e.examplesRequest(scope, reqSpec{name: "Retrieve " + r.singular, method: "GET", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200, checkJSON: true}),
+			e.examplesRequest(scope, reqSpec{name: "Update " + r.singular, method: "PATCH", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200,
 				body: `{"metadata": {"updated_by": "postman"}}`}),
-			e.seedRequest(scope, reqSpec{name: "Replace " + r.singular, method: "PUT", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200,
+			e.examplesRequest(scope, reqSpec{name: "Replace " + r.singular, method: "PUT", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200,
 				body: `{"description": "replaced"}`}),
-			e.seedRequest(scope, reqSpec{name: "Delete " + r.singular, method: "DELETE", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200}),
-			e.seedRequest(scope, reqSpec{name: "Search " + strings.ToLower(r.name), method: "GET", path: base + "/search", query: [][2]string{{"query", "created>1700000000"}}, status: 200}),
-			e.seedRequest(scope, reqSpec{name: "Export " + strings.ToLower(r.name), method: "POST", path: base + "/exports", status: 202, body: `{"format": "csv"}`}),
+			e.examplesRequest(scope, reqSpec{name: "Delete " + r.singular, method: "DELETE", path: base + "/{{" + strings.ReplaceAll(r.singular, " ", "_") + "_id}}", status: 200}),
+			e.examplesRequest(scope, reqSpec{name: "Search " + strings.ToLower(r.name), method: "GET", path: base + "/search", query: [][2]string{{"query", "created>1700000000"}}, status: 200}),
+			e.examplesRequest(scope, reqSpec{name: "Export " + strings.ToLower(r.name), method: "POST", path: base + "/exports", status: 202, body: `{"format": "csv"}`}),
 		}
 		validation := []any{}
 		for i, c := range []struct {
@@ -421,12 +485,12 @@ func (e *Emulator) paymentsItems() []any {
 			{"List with bad limit", "GET", "?limit=1000", "", 400},
 			{"Unauthenticated request", "GET", "/unauthenticated", "", 401},
 		} {
-			validation = append(validation, e.seedRequest(scope+"/"+r.name, reqSpec{name: fmt.Sprintf("%s (%d)", c.name, i+1), method: c.method,
-				path: base + c.suffix, body: c.body, status: c.status}))
+			validation = append(validation, e.examplesRequest(scope+"/"+r.name, reqSpec{name: fmt.Sprintf("%s (%d)", c.name, i+1), method: c.method,
+				path: base + c.suffix, body: c.body, status: c.status, mockCode: c.status}))
 		}
 		paging := []any{}
 		for i := 1; i <= 8; i++ {
-			paging = append(paging, e.seedRequest(scope+"/"+r.name, reqSpec{name: fmt.Sprintf("Page %d of %s", i, strings.ToLower(r.name)),
+			paging = append(paging, e.examplesRequest(scope+"/"+r.name, reqSpec{name: fmt.Sprintf("Page %d of %s", i, strings.ToLower(r.name)),
 				method: "GET", path: base, query: [][2]string{{"limit", "{{pageSize}}"}, {"starting_after", fmt.Sprintf("cursor_%d", i)}}, status: 200}))
 		}
 		items = append(items, e.seedFolder(scope, r.name, "Endpoints for "+strings.ToLower(r.name)+".", []any{
@@ -437,7 +501,7 @@ func (e *Emulator) paymentsItems() []any {
 	}
 	sandbox := []any{}
 	for i := 1; i <= 9; i++ {
-		sandbox = append(sandbox, e.seedRequest(scope+"/Sandbox", reqSpec{name: fmt.Sprintf("Simulate card %d", 4000+i), method: "POST",
+		sandbox = append(sandbox, e.examplesRequest(scope+"/Sandbox", reqSpec{name: fmt.Sprintf("Simulate card %d", 4000+i), method: "POST",
 			path: "/v1/test_helpers/cards", body: fmt.Sprintf(`{"number": "400000000000%04d"}`, i), status: 200}))
 	}
 	items = append(items, e.seedFolder(scope, "Sandbox", "Test helpers available only in staging.", sandbox))

@@ -71,6 +71,25 @@ func buildRoutes() []*route {
 		{method: "GET", pattern: "/mocks", handle: (*call).listMocks},
 		{method: "GET", pattern: "/mocks/{mockId}", handle: (*call).getMock},
 		{method: "POST", pattern: "/webhooks", body: true, handle: (*call).createWebhook},
+
+		{method: "POST", pattern: "/collections/{collectionId}/requests", body: true, handle: (*call).createRequest},
+		{method: "GET", pattern: "/collections/{collectionId}/requests/{requestId}", handle: (*call).getRequest},
+		{method: "PUT", pattern: "/collections/{collectionId}/requests/{requestId}", body: true, handle: (*call).updateRequest},
+		{method: "DELETE", pattern: "/collections/{collectionId}/requests/{requestId}", handle: (*call).deleteRequest},
+		{method: "POST", pattern: "/collections/{collectionId}/folders", body: true, handle: (*call).createFolder},
+		{method: "GET", pattern: "/collections/{collectionId}/folders/{folderId}", handle: (*call).getFolder},
+		{method: "PUT", pattern: "/collections/{collectionId}/folders/{folderId}", body: true, handle: (*call).updateFolder},
+		{method: "DELETE", pattern: "/collections/{collectionId}/folders/{folderId}", handle: (*call).deleteFolder},
+		{method: "POST", pattern: "/collections/{collectionId}/responses", body: true, handle: (*call).createResponse},
+		{method: "GET", pattern: "/collections/{collectionId}/responses/{responseId}", handle: (*call).getResponse},
+		{method: "PUT", pattern: "/collections/{collectionId}/responses/{responseId}", body: true, handle: (*call).updateResponse},
+		{method: "DELETE", pattern: "/collections/{collectionId}/responses/{responseId}", handle: (*call).deleteResponse},
+		{method: "POST", pattern: "/mocks", body: true, handle: (*call).createMock},
+		{method: "PUT", pattern: "/mocks/{mockId}", body: true, handle: (*call).updateMock},
+		{method: "DELETE", pattern: "/mocks/{mockId}", handle: (*call).deleteMock},
+		{method: "GET", pattern: "/mocks/{mockId}/call-logs", handle: (*call).mockCallLogs},
+		{method: "GET", pattern: "/workspaces/{workspaceId}/global-variables", handle: (*call).getGlobals},
+		{method: "PUT", pattern: "/workspaces/{workspaceId}/global-variables", body: true, handle: (*call).putGlobals},
 	}
 	for _, r := range rs {
 		r.segs = strings.Split(strings.Trim(r.pattern, "/"), "/")
@@ -150,6 +169,10 @@ func apiKey(r *http.Request) string {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	path := cleanPath(r.URL.Path)
+	if strings.HasPrefix(path, mockPrefix) {
+		e.serveMock(w, r, path) // a mock server, not the API: no key, no rate limit
+		return
+	}
 	rt, params := matchRoute(r.Method, path)
 	limited := limitedPath(r.Method, path)
 	if rt != nil {
@@ -229,11 +252,28 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case FaultServerError:
 			status = e.write(w, errServer())
 			return
-		case FaultUnavailable:
-			status = e.write(w, errUnavailable())
-			return
 		case FaultConflict:
 			status = e.write(w, errDeepUpdateConflict())
+			return
+		case FaultBadGateway, FaultGatewayTimeout, FaultUnavailable:
+			if fault.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64((fault.RetryAfter+time.Second-1)/time.Second), 10))
+			}
+			rep := errUnavailable()
+			switch fault.Kind {
+			case FaultBadGateway:
+				rep = gatewayPage(http.StatusBadGateway)
+			case FaultGatewayTimeout:
+				rep = gatewayPage(http.StatusGatewayTimeout)
+			}
+			status = e.write(w, rep)
+			return
+		case FaultHang:
+			if r.Body != nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, e.opts.MaxBodyBytes))
+			}
+			<-r.Context().Done()
+			status = -1
 			return
 		}
 	}
@@ -269,6 +309,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rep := e.handle(rt, &call{e: e, r: r, user: user, params: params, query: r.URL.Query(), body: body, path: path})
+	if fault != nil && fault.Kind == FaultDropAfterServe {
+		dropConnection(w) // the operation happened; the client never hears of it
+		status = -1
+		return
+	}
 	status = e.write(w, rep)
 }
 

@@ -49,6 +49,7 @@ func addResources(s *server.MCPServer, selected []*tools.Tool, opts Options) {
 			return nil, err
 		}
 		ctx = ratelimit.WithTicket(ctx, ratelimit.Ticket{Class: ratelimit.Interactive, User: "mcp-resource"})
+		ctx = ratelimit.WithMaxWait(ctx, opts.MaxWait)
 		raw, _ := json.Marshal(map[string]any{"collection": name})
 		res, err := getCollection.Call(ctx, env, raw)
 		if err != nil {

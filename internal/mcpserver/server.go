@@ -2,6 +2,11 @@
 // local assistants and Streamable HTTP for remote ones. It is an adapter only: it turns MCP arguments into a
 // tool call, the caller's identity into a rate-gate ticket, and a tool's typed result into structuredContent plus
 // its compact text; every Postman-facing decision lives in internal/tools.
+//
+// Over HTTP (NewHTTP) every request needs a key (401 otherwise) and an allowed Origin (403), bodies and live
+// sessions are capped (413, 503), idle sessions end after a TTL, and each key stays pinned in the caller's client
+// registry while its requests and sessions use it. While a call waits for rate budget the client is told why
+// (progress notifications), and a wait past MaxWait ends the call at once with the time to retry.
 package mcpserver
 
 import (
@@ -9,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -30,6 +36,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxResultBytes caps the text of one result; longer text is cut with an explicit marker.
 	MaxResultBytes int
+	// MaxWait bounds how long one Postman request of a call may wait for rate budget; a longer wait fails the
+	// call at once with a rate-limited error naming the time to retry. Zero means DefaultMaxWait.
+	MaxWait time.Duration
 }
 
 const defaultMaxResultBytes = 60_000
@@ -48,6 +57,9 @@ func New(opts Options) (*server.MCPServer, error) {
 	}
 	if opts.MaxResultBytes <= 0 {
 		opts.MaxResultBytes = defaultMaxResultBytes
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
 	}
 	if opts.Name == "" {
 		opts.Name = "pmops"
@@ -94,8 +106,12 @@ func handler(s *server.MCPServer, t *tools.Tool, opts Options) server.ToolHandle
 			user = "mcp:" + sess.SessionID()
 		}
 		ctx = ratelimit.WithTicket(ctx, ratelimit.Ticket{Class: ratelimit.Interactive, User: user})
+		ctx = ratelimit.WithMaxWait(ctx, opts.MaxWait)
 		callEnv := *env
-		callEnv.Progress = progressSender(ctx, s, req)
+		if p := newProgress(ctx, s, req); p != nil {
+			callEnv.Progress = p.step
+			ctx = ratelimit.WithWaitObserver(ctx, p.wait)
+		}
 
 		res, err := t.Call(ctx, &callEnv, raw)
 		if err != nil {
@@ -105,24 +121,14 @@ func handler(s *server.MCPServer, t *tools.Tool, opts Options) server.ToolHandle
 				return mcp.NewToolResultError("internal error in " + t.Name + "; the server log has details"), nil
 			}
 			opts.Logger.Info("tool error result", "tool", t.Name, "kind", te.Kind, "status", te.Status)
-			return mcp.NewToolResultError(te.Error()), nil
+			msg := te.Error()
+			if te.Kind == tools.KindRateLimited && !te.RetryAt.IsZero() {
+				// The model does not know the time of day; say how long.
+				msg += fmt.Sprintf(" (retry in about %s)", aboutDuration(time.Until(te.RetryAt)))
+			}
+			return mcp.NewToolResultError(msg), nil
 		}
 		return mcp.NewToolResultStructured(res, capText(res.Text(), opts.MaxResultBytes)), nil
-	}
-}
-
-// progressSender forwards a tool's progress to the client when the request asked for it.
-func progressSender(ctx context.Context, s *server.MCPServer, req mcp.CallToolRequest) func(done, total int, msg string) {
-	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
-	}
-	token := req.Params.Meta.ProgressToken
-	return func(done, total int, msg string) {
-		params := map[string]any{"progressToken": token, "progress": done, "message": msg}
-		if total > 0 {
-			params["total"] = total
-		}
-		_ = s.SendNotificationToClient(ctx, "notifications/progress", params)
 	}
 }
 

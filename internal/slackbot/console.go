@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -19,6 +20,7 @@ type Console struct {
 	Dispatcher *Dispatcher
 	Out        io.Writer
 	mu         sync.Mutex
+	meta       map[string]string // private_metadata of the last form opened, by callback ID
 }
 
 // ConsoleUser is who the console acts as.
@@ -42,6 +44,10 @@ func (c *Console) OpenView(_ context.Context, _ string, view slack.ModalViewRequ
 	if view.Title != nil {
 		title = view.Title.Text
 	}
+	if c.meta == nil {
+		c.meta = map[string]string{}
+	}
+	c.meta[view.CallbackID] = view.PrivateMetadata
 	fmt.Fprintf(c.Out, "[modal %q] type: submit %s <value>\n", title, view.CallbackID)
 	return nil
 }
@@ -86,7 +92,10 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 				continue
 			}
 			req.Kind, req.ViewCallbackID = KindViewSubmission, parts[0]
-			req.ViewValues = map[string]string{loginAction: parts[1]}
+			req.ViewValues = map[string]string{loginAction: parts[1], secretAction: parts[1]}
+			c.mu.Lock()
+			req.ViewMetadata = c.meta[parts[0]]
+			c.mu.Unlock()
 		default:
 			req.Kind = KindCommand
 			req.Text = strings.TrimSpace(strings.TrimPrefix(line, "/postman"))
@@ -95,6 +104,9 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 		ack := c.Dispatcher.Handle(ctx, req)
 		if ack.Message != nil {
 			c.print(*ack.Message, ReplyMode{InChannel: ack.InChannel})
+		}
+		if ack.Sent != nil {
+			ack.Sent()
 		}
 		for block, problem := range ack.ViewErrors {
 			fmt.Fprintf(c.Out, "[modal error] %s: %s\n", block, problem)
@@ -155,11 +167,14 @@ func buttonText(btn *slack.ButtonBlockElement) string {
 	return fmt.Sprintf("[%s] click %s", label, btn.Value)
 }
 
+// slackDate is a <!date^…|fallback> token; the console shows its fallback.
+var slackDate = regexp.MustCompile(`<!date\^[^|>]*\|([^>]*)>`)
+
 // textOf unescapes Slack's three entities for display.
 func textOf(t *slack.TextBlockObject) string {
 	if t == nil {
 		return ""
 	}
 	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
-	return r.Replace(t.Text)
+	return r.Replace(slackDate.ReplaceAllString(t.Text, "$1"))
 }

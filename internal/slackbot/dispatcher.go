@@ -1,8 +1,13 @@
 // Package slackbot puts the shared tool layer into Slack: one `/postman` command, buttons and modals, whichever
-// transport (HTTP request URLs, Socket Mode, or the local console) brought them. It acknowledges at once and does
-// the Postman work in a bounded worker pool, so Slack's 3-second deadline holds whatever Postman is doing;
-// answers go back through response_url or the Web API. Writes need permission and an explicit confirmation
-// through single-use, expiring action tokens.
+// transport (HTTP request URLs, Socket Mode, or the local console) brought them. It acknowledges at once with
+// "Working on it…" (or "Queued: N requests ahead of yours, about T s" when the rate gate says the wait passes
+// 2 s) and does the Postman work in a bounded worker pool, so Slack's 3-second deadline holds whatever Postman is
+// doing; the answer replaces that first message (response_url, replace_original). Reads and writes are bounded by
+// the job timeout, and a timeout says whether it was the rate budget (with its reset) or Postman; confirmed
+// monitor runs continue past it. Writes name their target exactly (a partial name offers candidates), are
+// resolved and previewed under the resolved name before a Confirm, say so when there is nothing to do, and need
+// permission and an explicit confirmation through single-use, expiring action tokens. Everything shown speaks
+// Slack: commands and buttons, never the tool layer's names or arguments.
 package slackbot
 
 import (
@@ -42,6 +47,7 @@ type Request struct {
 	Text                           string // the command's text after /postman
 	ResponseURL, TriggerID         string
 	ActionValue                    string // a clicked button's value: an action token
+	ActionID                       string // a clicked button's action_id ("pmops:<kind>…")
 	ViewCallbackID, ViewMetadata   string
 	ViewValues                     map[string]string // modal inputs by action_id
 	IsEphemeralContainer, Threaded bool
@@ -58,6 +64,9 @@ type Ack struct {
 	InChannel bool
 	// ViewErrors answers a modal submission with errors by block ID (the modal stays open).
 	ViewErrors map[string]string
+	// Sent, when set, is called by the transport once the ack is on its way: answers to the request wait for it
+	// (or Config.AckGrace), so they replace the ack's message instead of arriving before it.
+	Sent func()
 }
 
 // ReplyMode says how an asynchronous answer is shown.
@@ -111,8 +120,18 @@ type Config struct {
 	Responder Responder
 	// Workers bounds concurrent Postman work; Queue bounds what waits for a worker.
 	Workers, Queue int
-	// JobTimeout bounds one command's Postman work (default 5 min: a synchronous monitor run may take minutes).
+	// JobTimeout bounds one command's reads and writes, counted from when the person asked (default 60 s).
+	// Monitor runs outlive it: they continue in the background (bounded by MonitorRunTimeout).
 	JobTimeout time.Duration
+	// MonitorRunTimeout bounds a confirmed monitor run (default 6 min: Postman answers a synchronous run
+	// within 300 s). ProgressEvery is how often its message is updated meanwhile (default 30 s; at most two
+	// updates, since a response_url takes five posts).
+	MonitorRunTimeout, ProgressEvery time.Duration
+	// QueuedAfter is the estimated wait beyond which a command is told it is queued (default 2 s); WaitCheck is
+	// how often waiting commands are re-estimated (default 250 ms).
+	QueuedAfter, WaitCheck time.Duration
+	// AckGrace is how long an answer waits for a transport that does not report its ack as sent (default 1 s).
+	AckGrace time.Duration
 	// ActionTTL is how long a confirm or pick button stays valid (default 15 min).
 	ActionTTL time.Duration
 	WebURL    string
@@ -130,19 +149,27 @@ type Dispatcher struct {
 	cancel  context.CancelFunc
 	groups  groupCache
 	closing sync.Once
-	stop    chan struct{} // closed by Close: stops the purger
+	stop    chan struct{} // closed by Close: stops the purger and the wait watcher
 	actions Sealer        // seals action payloads at rest
 	// volatileActions: actions are sealed under a per-process key (no Vault), so they die with the process.
 	volatileActions bool
+
+	liveMu sync.Mutex
+	live   map[*jobState]struct{} // asked and not yet answered, for the wait watcher
+	// gateWaits is the latest wait each key's gate reported (see noteGateWait).
+	gateWaits map[*tools.Env]gateWait
 }
 
 type job struct {
-	req Request
-	run func(ctx context.Context)
+	st  *jobState
+	run func(ctx context.Context, st *jobState)
 	// deadline is counted from when the person asked, not from when a worker got free: time spent queued
 	// behind other commands is time the person has already waited.
 	deadline time.Time
 }
+
+// DefaultJobTimeout bounds a command's reads and writes when Config.JobTimeout is zero.
+const DefaultJobTimeout = 60 * time.Second
 
 // New starts a dispatcher and its workers.
 func New(cfg Config) (*Dispatcher, error) {
@@ -156,7 +183,22 @@ func New(cfg Config) (*Dispatcher, error) {
 		cfg.Queue = 512
 	}
 	if cfg.JobTimeout <= 0 {
-		cfg.JobTimeout = 5 * time.Minute
+		cfg.JobTimeout = DefaultJobTimeout
+	}
+	if cfg.MonitorRunTimeout <= 0 {
+		cfg.MonitorRunTimeout = 6 * time.Minute
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 30 * time.Second
+	}
+	if cfg.QueuedAfter <= 0 {
+		cfg.QueuedAfter = 2 * time.Second
+	}
+	if cfg.AckGrace <= 0 {
+		cfg.AckGrace = time.Second
+	}
+	if cfg.WaitCheck <= 0 {
+		cfg.WaitCheck = 250 * time.Millisecond
 	}
 	if cfg.ActionTTL <= 0 {
 		cfg.ActionTTL = 15 * time.Minute
@@ -173,11 +215,13 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{cfg: cfg, jobs: make(chan job, cfg.Queue), stop: make(chan struct{}), ctx: ctx, cancel: cancel,
-		actions: sealer, volatileActions: volatile}
+		actions: sealer, volatileActions: volatile, live: map[*jobState]struct{}{}}
 	for range cfg.Workers {
 		d.wg.Add(1)
 		go d.worker()
 	}
+	d.wg.Add(1)
+	go d.watchWaits()
 	if p, ok := cfg.Store.(purger); ok {
 		d.wg.Add(1)
 		go d.purge(p)
@@ -229,30 +273,60 @@ func (d *Dispatcher) worker() {
 	for j := range d.jobs {
 		func() {
 			defer d.pending.Done()
+			st := j.st
+			defer d.forget(st)
 			defer func() {
 				if p := recover(); p != nil {
 					d.cfg.Logger.Error("slack job panicked", "panic", fmt.Sprint(p))
-					d.reply(j.req, slackrender.Text("Something went wrong on pmops's side; the error is logged. Please try again."), ReplyMode{})
+					st.answer(slackrender.Text("Something went wrong on pmops's side; the error is logged. Please try again."), replace)
 				}
 			}()
+			st.started.Store(true)
+			if !time.Now().Before(j.deadline) {
+				// It waited its whole time for a worker, behind commands that wait for the rate budget.
+				st.answer(d.timedOut(st), replace)
+				return
+			}
 			ctx, cancel := context.WithDeadline(d.ctx, j.deadline)
 			defer cancel()
-			j.run(ctx)
+			j.run(d.observeWaits(ctx, st), st)
 		}()
 	}
 }
 
-// queue hands work to the pool without blocking and returns the immediate answer: none, or, when the queue is
-// full, that pmops is busy.
-func (d *Dispatcher) queue(req Request, run func(ctx context.Context)) Ack {
+// queue hands work to the pool without blocking and returns the immediate answer: "Working on it…", or
+// "Queued…" when the wait is estimated beyond QueuedAfter, or, when the queue is full, that pmops is busy. A click
+// (clicked) gets no immediate answer (Slack ignores it); its message is replaced by the working note instead.
+func (d *Dispatcher) queue(req Request, env *tools.Env, clicked bool, run func(ctx context.Context, st *jobState)) Ack {
+	st := &jobState{d: d, req: req, env: env, asked: time.Now(), acked: make(chan struct{})}
 	d.pending.Add(1)
+	d.remember(st)
+	var first slackrender.Message
+	if w, ok := d.estimate(st); ok && w.Estimate > d.cfg.QueuedAfter {
+		first = slackrender.Queued(w.Ahead, w.Estimate)
+		st.told = true
+	} else {
+		first = slackrender.Working()
+	}
 	select {
-	case d.jobs <- job{req: req, run: run, deadline: time.Now().Add(d.cfg.JobTimeout)}:
-		return Ack{}
+	case d.jobs <- job{st: st, run: run, deadline: st.asked.Add(d.cfg.JobTimeout)}:
 	default:
+		d.forget(st)
 		d.pending.Done()
 		return msgAck(slackrender.Text(fmt.Sprintf("pmops is busy (%d requests waiting); please try again in a minute.", cap(d.jobs))))
 	}
+	if clicked {
+		st.ackOnce.Do(func() { close(st.acked) }) // Slack shows nothing for a click's ack: no need to settle
+		d.pending.Add(1)
+		go func() {
+			defer d.pending.Done()
+			st.note(first)
+		}()
+		return Ack{}
+	}
+	ack := msgAck(first)
+	ack.Sent = st.ackSent
+	return ack
 }
 
 // Idle waits until no job is queued or running (for the console and tests).
@@ -290,14 +364,16 @@ type pendingPayload struct {
 	Args    map[string]any         `json:"args,omitempty"`
 	Message json.RawMessage        `json:"message,omitempty"`
 	Label   string                 `json:"label,omitempty"`
+	Subject string                 `json:"subject,omitempty"`
 }
 
 // renderer renders for one request: the buttons it makes belong to that request's user and channel.
 type renderer struct {
 	d     *Dispatcher
 	req   Request
-	cmd   Command // the tool call being answered, for "next page" buttons
-	group string  // ties the Confirm and Cancel this renderer makes (see groupFor)
+	cmd   Command           // the tool call being answered, for "next page" buttons
+	names map[string]string // names of resources the result refers to by UID
+	group string            // ties the Confirm and Cancel this renderer makes (see groupFor)
 }
 
 func (d *Dispatcher) renderer(req Request) *renderer { return &renderer{d: d, req: req} }
@@ -312,7 +388,7 @@ func (r *renderer) opts() slackrender.Options {
 		note = volatileNote
 	}
 	return slackrender.Options{WebURL: r.d.cfg.WebURL, Shareable: true, ConfirmNote: note, Token: func(a slackrender.Action) string {
-		p := pendingPayload{Kind: a.Kind, Tool: a.Tool, Args: a.Args, Label: a.Label}
+		p := pendingPayload{Kind: a.Kind, Tool: a.Tool, Args: a.Args, Label: a.Label, Subject: a.Subject}
 		if a.Message != nil {
 			b, err := marshalMessage(*a.Message)
 			if err != nil {
@@ -321,7 +397,7 @@ func (r *renderer) opts() slackrender.Options {
 			p.Message = b
 		}
 		return r.d.putToken(r.req, p, "", r.groupFor(a.Kind))
-	}, NextPage: r.nextPage}
+	}, NextPage: r.nextPage, Names: r.names}
 }
 
 // nextPage continues the list being answered: the same tool and arguments with the result's cursor.
@@ -334,17 +410,22 @@ func (r *renderer) nextPage(cursor string) (slackrender.Action, bool) {
 		args[k] = v
 	}
 	args["cursor"] = cursor
-	return slackrender.Action{Kind: slackrender.ActionPick, Tool: r.cmd.Tool, Args: args, Label: "Next page"}, true
+	return slackrender.Action{Kind: slackrender.ActionMore, Tool: r.cmd.Tool, Args: args, Label: "Next page"}, true
 }
 
 func (r *renderer) result(res tools.Result) slackrender.Message {
 	return slackrender.Render(res, r.opts())
 }
 
-func (r *renderer) failure(err error, cmd Command) slackrender.Message {
+// failure shows a failed tool call: a timeout says whether it waited for the rate budget or for Postman; an
+// unknown or ambiguous name offers its candidates as buttons that run the same call with the one picked.
+func (d *Dispatcher) failure(ctx context.Context, st *jobState, env *tools.Env, r *renderer, err error, cmd Command) slackrender.Message {
 	te, ok := tools.AsError(err)
+	if ctx.Err() != nil || (ok && te.Kind == tools.KindTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return d.timedOut(st)
+	}
 	if !ok {
-		r.d.cfg.Logger.Error("tool failed", "tool", cmd.Tool, "err", err)
+		d.cfg.Logger.Error("tool failed", "tool", cmd.Tool, "err", err)
 		return slackrender.Text("Something went wrong on pmops's side; the error is logged. Please try again.")
 	}
 	var retry func(tools.Candidate) slackrender.Action
@@ -359,8 +440,7 @@ func (r *renderer) failure(err error, cmd Command) slackrender.Message {
 			} else {
 				args[arg] = c.Name
 			}
-			kind := slackrender.ActionPick
-			return slackrender.Action{Kind: kind, Tool: cmd.Tool, Args: args, Label: c.Name}
+			return slackrender.Action{Kind: slackrender.ActionPick, Tool: cmd.Tool, Args: args, Label: c.Name}
 		}
 	}
 	return slackrender.RenderError(te, retry, r.opts())

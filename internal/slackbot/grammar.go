@@ -1,9 +1,12 @@
 package slackbot
 
 import (
-	"fmt"
+	"errors"
+	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/pmops/pmops/internal/slackrender"
 )
 
 // Command is one parsed `/postman …` line: a tool call, or one of the bot's own verbs.
@@ -14,8 +17,13 @@ type Command struct {
 	Tool  string
 	Args  map[string]any
 	Write bool
-	// Usage is set when the input did not parse: the line to show with help.
-	Usage string
+	// Usage is set when the input did not parse: that command's usage (without "/postman "), shown with Problem.
+	// An unknown command has no Usage but a Problem: the whole help is shown.
+	Usage, Problem string
+	// Plain asks env set to store every value as plain text, even for keys that look secret.
+	Plain bool
+	// Secret names the keys env set stores as secret-type variables.
+	Secret []string
 }
 
 // ParseCommand reads the text after `/postman`. Names with spaces may be quoted ("Orders staging"); where a name
@@ -23,7 +31,7 @@ type Command struct {
 func ParseCommand(text string) Command {
 	words, err := splitWords(text)
 	if err != nil {
-		return Command{Verb: "help", Usage: err.Error()}
+		return Command{Verb: "help", Problem: err.Error(), Usage: usageFor(text)}
 	}
 	if len(words) == 0 {
 		return Command{Verb: "help"}
@@ -62,12 +70,49 @@ func ParseCommand(text string) Command {
 	case "mocks":
 		return tool("list_mocks", optional("workspace", rejoin(rest)))
 	}
-	return Command{Verb: "help", Usage: fmt.Sprintf("unknown command %q", words[0])}
+	return Command{Verb: "help", Problem: "Unknown command “" + clipWord(words[0]) + "”."}
+}
+
+// clipWord keeps an echoed word short.
+func clipWord(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return s
+}
+
+// usageFor guesses which command a line that did not split meant, from its first word, for its usage line.
+func usageFor(text string) string {
+	f := strings.Fields(strings.NewReplacer(`"`, " ", "'", " ", "“", " ", "”", " ").Replace(text))
+	if len(f) == 0 {
+		return "help"
+	}
+	switch strings.ToLower(f[0]) {
+	case "env", "environment":
+		if len(f) > 1 {
+			switch strings.ToLower(f[1]) {
+			case "set":
+				return "env set <env> <key>=<value> … [--plain]"
+			case "unset":
+				return "env unset <env> <key> …"
+			case "set-secret":
+				return "env set-secret <env> <key>"
+			}
+		}
+		return "env get <env> [key]"
+	case "monitor":
+		return "monitor <name> | monitor run|pause|resume|why <name>"
+	case "collection":
+		return "collection <name>"
+	case "workspace":
+		return "workspace <name>"
+	}
+	return "help"
 }
 
 func parseEnv(rest []string) Command {
 	if len(rest) == 0 {
-		return usage("env get|set|unset <env> …")
+		return usage("env get|set|set-secret|unset <env> …")
 	}
 	sub, args := strings.ToLower(rest[0]), rest[1:]
 	switch sub {
@@ -80,30 +125,55 @@ func parseEnv(rest []string) Command {
 		case 2:
 			return tool("get_environment", map[string]any{"environment": args[0], "key": args[1]})
 		}
-		return usage(`env get <env> [key] (quote names with spaces: env get "Orders staging" baseUrl)`)
+		return usageWhy("env get <env> [key]", `Quote names with spaces: env get "Orders staging" baseUrl`)
+	case "set-secret":
+		if len(args) != 2 {
+			return usageWhy("env set-secret <env> <key>", `Name the environment and one key; quote names with spaces: env set-secret "Orders staging" apiToken`)
+		}
+		return Command{Verb: "set-secret", Args: map[string]any{"environment": args[0], "key": args[1]}}
 	case "set":
+		plain := false
+		args = slices.DeleteFunc(slices.Clone(args), func(a string) bool {
+			if a == "--plain" {
+				plain = true
+				return true
+			}
+			return false
+		})
 		// The environment is every word before the first key=value pair.
 		i := 0
 		for i < len(args) && !strings.Contains(args[i], "=") {
 			i++
 		}
 		if i == 0 || i == len(args) {
-			return usage("env set <env> <key>=<value> …")
+			return usage("env set <env> <key>=<value> … [--plain]")
 		}
 		set := map[string]any{}
+		var secret []string
 		for _, kv := range args[i:] {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || strings.TrimSpace(k) == "" {
-				return usage(fmt.Sprintf("env set <env> <key>=<value> … (%q is not key=value)", kv))
+				return usageWhy("env set <env> <key>=<value> … [--plain]", "“"+clipWord(kv)+"” is not key=value.")
 			}
 			set[k] = v
+			if !plain && slackrender.LooksSecretKey(k) && !slices.Contains(secret, k) {
+				secret = append(secret, k)
+			}
 		}
+		slices.Sort(secret)
 		c := tool("set_environment_variables", map[string]any{"environment": strings.Join(args[:i], " "), "set": set})
-		c.Write = true
+		if len(secret) > 0 {
+			list := make([]any, len(secret))
+			for j, k := range secret {
+				list[j] = k
+			}
+			c.Args["secret"] = list
+		}
+		c.Write, c.Plain, c.Secret = true, plain, secret
 		return c
 	case "unset":
 		if len(args) < 2 {
-			return usage(`env unset <env> <key> … (quote names with spaces: env unset "Orders staging" token)`)
+			return usageWhy("env unset <env> <key> …", `Quote names with spaces: env unset "Orders staging" token`)
 		}
 		keys := make([]any, 0, len(args)-1)
 		for _, k := range args[1:] {
@@ -157,7 +227,9 @@ func optional(key, value string) map[string]any {
 	return map[string]any{key: value}
 }
 
-func usage(u string) Command { return Command{Verb: "help", Usage: "usage: /postman " + u} }
+func usage(u string) Command { return Command{Verb: "help", Usage: u} }
+
+func usageWhy(u, problem string) Command { return Command{Verb: "help", Usage: u, Problem: problem} }
 
 // splitWords splits on spaces, keeping "double" or 'single' or “smart” quoted runs together (Slack clients turn
 // straight quotes into smart ones).
@@ -189,7 +261,7 @@ func splitWords(s string) ([]string, error) {
 		}
 	}
 	if quote != 0 {
-		return nil, fmt.Errorf("unclosed quote in %q", s)
+		return nil, errors.New("A quote is opened but not closed; close it (\"Orders staging\") or leave it out.")
 	}
 	if inWord {
 		words = append(words, cur.String())

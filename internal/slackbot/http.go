@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -126,7 +127,11 @@ func RequestFromInteraction(cb slack.InteractionCallback) (Request, bool) {
 			return req, false
 		}
 		req.Kind = KindAction
-		req.ActionValue = cb.ActionCallback.BlockActions[0].Value
+		a := cb.ActionCallback.BlockActions[0]
+		req.ActionValue, req.ActionID = a.Value, a.ActionID
+		if req.ActionValue == "" && a.SelectedOption.Value != "" {
+			req.ActionValue = a.SelectedOption.Value // a select menu: each option's value is a token
+		}
 		return req, req.ActionValue != ""
 	case slack.InteractionTypeViewSubmission:
 		req.Kind = KindViewSubmission
@@ -162,13 +167,25 @@ func AckBody(a Ack) any {
 }
 
 func writeAck(w http.ResponseWriter, a Ack) {
+	if a.Sent != nil {
+		defer a.Sent()
+	}
 	body := AckBody(a)
 	if body == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(body)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (h *HTTPHandler) log() *slog.Logger {

@@ -158,6 +158,9 @@ func loginView(channelID string) slack.ModalViewRequest {
 // handleView takes the login form: the key is checked with Postman before it is stored. Slack wants the answer
 // within 3 s, so the check gets 2 s; a slower Postman finishes in the background and reports by message.
 func (d *Dispatcher) handleView(ctx context.Context, req Request) Ack {
+	if req.ViewCallbackID == setSecretCallback {
+		return d.submitSecret(ctx, req)
+	}
 	if req.ViewCallbackID != loginCallback {
 		return Ack{}
 	}

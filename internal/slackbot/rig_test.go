@@ -58,6 +58,7 @@ type rigOpts struct {
 	writers    []string
 	withVault  bool
 	jobTimeout time.Duration
+	tweak      func(*Config)
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -73,6 +74,9 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	st := store.NewMemory()
 	cfg := Config{Envs: &testEnvs{url: emuSrv.URL, m: map[string]*tools.Env{}}, TeamKey: o.teamKey, Writers: o.writers,
 		Store: st, Responder: NewSlackResponder(apiClient, nil), JobTimeout: o.jobTimeout}
+	if o.tweak != nil {
+		o.tweak(&cfg)
+	}
 	if o.withVault {
 		v, err := vault.New([]byte("0123456789abcdef0123456789abcdef"))
 		if err != nil {

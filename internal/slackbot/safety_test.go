@@ -238,7 +238,7 @@ func TestCanarySecretNeverAtRest(t *testing.T) {
 // He is refused, nothing changes in Postman, and alice's own click still works.
 func TestStrangersClickLeavesTheOwnersButton(t *testing.T) {
 	r := newRig(t, rigOpts{teamKey: emulator.DemoKey, writers: []string{alice, bob}})
-	r.command(t, alice, "monitor pause Legacy billing sync")
+	r.command(t, alice, "monitor resume Legacy billing sync")
 	confirm := r.lastAnswer(t, alice)
 	actionID := findAction(t, confirm.Blocks, "Confirm")
 	p, err := r.fake.BlockActionPayload(slackfake.Click{Channel: confirm.Channel, MessageTS: confirm.TS, User: alice, ActionID: actionID})
@@ -261,7 +261,7 @@ func TestStrangersClickLeavesTheOwnersButton(t *testing.T) {
 		t.Fatalf("a stranger's click sent %d requests to Postman", n)
 	}
 	r.click(t, alice, confirm, "Confirm")
-	if got := r.lastAnswer(t, alice); !strings.Contains(got.Text, "paused") || !strings.Contains(got.Text, "<@"+alice+">") {
+	if got := r.lastAnswer(t, alice); !strings.Contains(got.Text, "resumed") || !strings.Contains(got.Text, "<@"+alice+">") {
 		t.Fatalf("the owner's click after the stranger's: %q", got.Text)
 	}
 }
@@ -270,7 +270,7 @@ func TestStrangersClickLeavesTheOwnersButton(t *testing.T) {
 // after it, and says so; with a key, confirmations carry no such warning.
 func TestConfirmationAfterRestart(t *testing.T) {
 	r := newRig(t, rigOpts{teamKey: emulator.DemoKey, writers: []string{alice}})
-	r.command(t, alice, "monitor pause Legacy billing sync")
+	r.command(t, alice, "monitor resume Legacy billing sync")
 	confirm := r.lastAnswer(t, alice)
 	restarted, err := vault.NewEphemeral() // the same store, a new process's key
 	if err != nil {
@@ -283,7 +283,7 @@ func TestConfirmationAfterRestart(t *testing.T) {
 	}
 
 	withKey := newRig(t, rigOpts{teamKey: emulator.DemoKey, writers: []string{alice}, withVault: true})
-	withKey.command(t, alice, "monitor pause Legacy billing sync")
+	withKey.command(t, alice, "monitor resume Legacy billing sync")
 	if got := withKey.lastAnswer(t, alice); strings.Contains(string(got.Blocks), "restarts") {
 		t.Fatalf("a confirmation sealed with PMOPS_SECRET_KEY warns about restarts: %s", got.Blocks)
 	}

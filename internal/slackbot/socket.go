@@ -276,6 +276,9 @@ func (s *SocketMode) handle(ctx context.Context, evt socketmode.Event) {
 		}
 	}
 	s.ack(ctx, evt, body)
+	if ack.Sent != nil {
+		ack.Sent()
+	}
 }
 
 func (s *SocketMode) ack(ctx context.Context, evt socketmode.Event, payload any) {

@@ -66,6 +66,8 @@ type Action struct {
 	Message *Message
 	// Danger marks a destructive ActionConfirm: a red button behind a Block Kit confirmation dialog.
 	Danger bool
+	// Subject is the resolved name of what the action changes, for the "done" line (the renderer ignores it).
+	Subject string
 }
 
 // Options carry what rendering needs from the bot.
@@ -80,6 +82,9 @@ type Options struct {
 	// NextPage, when set, returns the action that fetches the page after a list result's next_cursor (only the
 	// bot knows the tool and arguments that produced the result); ok=false or a nil NextPage shows a note instead.
 	NextPage func(cursor string) (next Action, ok bool)
+	// Names maps IDs and UIDs the bot could name (a monitor's collection and environment, a fork's source) to
+	// their names; a UID without a name here is shown as "(unknown …)" with its link, never as a bare UID.
+	Names map[string]string
 	// ConfirmNote, when set, is one more line under a confirmation (for example that it does not survive a
 	// restart of the bot). Plain text, escaped here.
 	ConfirmNote string

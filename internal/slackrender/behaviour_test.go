@@ -381,8 +381,11 @@ func TestErrorPicks(t *testing.T) {
 
 func TestRateLimitedSaysUntil(t *testing.T) {
 	m := RenderError(&tools.Error{Kind: tools.KindRateLimited, Message: "x", RetryAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))}, nil, Options{})
-	if !strings.Contains(m.Text, "rate limited until 02:04:05 UTC; retry then") && !strings.Contains(m.Text, "Rate limited until 02:04:05 UTC; retry then") {
+	if !strings.Contains(m.Text, "retry after 02:04:05 UTC") {
 		t.Errorf("text %q", m.Text)
+	}
+	if md, _ := texts(m); !strings.Contains(strings.Join(md, "\n"), "retry after <!date^1735783445^{date_short_pretty} {time}|2025-01-02 02:04 UTC>") {
+		t.Errorf("blocks %q: want the reset as a Slack date", md)
 	}
 	m = RenderError(&tools.Error{Kind: tools.KindQuota, Message: "x"}, nil, Options{})
 	if !strings.Contains(m.Text, "monthly call quota is used up") {
@@ -513,8 +516,9 @@ func TestEndlessAnswerIsCut(t *testing.T) {
 
 func TestHelpCoversGrammar(t *testing.T) {
 	grammar := []string{"help", "login", "logout", "whoami", "workspaces", "collections [workspace]", "collection <name>",
-		"envs [workspace]", "env get <env> [key]", "env set <env> <key>=<value> …", "env unset <env> <key> …",
-		"monitors [workspace]", "monitor <name>", "monitor run <name>", "monitor pause|resume <name>", "quota"}
+		"envs [workspace]", "env get <env> [key]", "env set <env> <key>=<value> … [--plain]", "env unset <env> <key> …",
+		"env set-secret <env> <key>", "monitors [workspace]", "monitor <name>", "monitor why <name>", "monitor run <name>",
+		"monitor pause|resume <name>", "mocks [workspace]", "quota", "workspace <name>"}
 	for _, examples := range []bool{false, true} {
 		m := Help(examples)
 		checkMessage(t, m)
@@ -525,7 +529,7 @@ func TestHelpCoversGrammar(t *testing.T) {
 				t.Errorf("help(examples=%v) does not show /postman %s", examples, g)
 			}
 		}
-		if got := strings.Contains(all, "Examples"); got != examples {
+		if got := strings.Contains(all, "e.g. `/postman monitor why Nightly smoke`"); got != examples {
 			t.Errorf("help(examples=%v) shows examples: %v", examples, got)
 		}
 	}

@@ -18,15 +18,17 @@ func RenderError(err *tools.Error, retry func(candidate tools.Candidate) Action,
 		return Text("Something went wrong, but there is no error to show.")
 	}
 	d := &doc{}
-	msg := nonEmpty(oneLine(err.Message), "the request failed")
-	hint := oneLine(err.Hint)
+	msg := nonEmpty(oneLine(SlackWords(err.Message)), "the request failed")
+	hint := oneLine(SlackWords(err.Hint))
 	icon := errorEmoji(err.Kind)
 	switch err.Kind {
 	case tools.KindRateLimited:
 		if !err.RetryAt.IsZero() {
-			msg = fmt.Sprintf("Rate limited until %s; retry then.", err.RetryAt.UTC().Format("15:04:05 UTC"))
+			msg = "Postman's rate limit for this key is reached; retry after " + SlackDate(err.RetryAt) + "."
+			hint = ""
 		} else {
-			msg = "Rate limited by the Postman API: " + msg
+			msg = "Postman's rate limit for this key is reached; retry in a minute, when its window resets."
+			hint = ""
 		}
 	case tools.KindQuota:
 		msg = "The Postman API key's monthly call quota is used up."
@@ -34,7 +36,12 @@ func RenderError(err *tools.Error, retry func(candidate tools.Candidate) Action,
 	}
 	d.summary = icon + " " + msg
 	d.title = msg
-	d.add(textBlocks(icon+" ", clip(msg, 2000))...)
+	if err.Kind == tools.KindRateLimited {
+		d.add(sectionBlock(icon + " " + strings.Replace(escape(msg), escape(SlackDate(err.RetryAt)), SlackDate(err.RetryAt), 1)))
+		d.summary = icon + " " + strings.Replace(msg, SlackDate(err.RetryAt), err.RetryAt.UTC().Format("15:04:05 UTC"), 1)
+	} else {
+		d.add(textBlocks(icon+" ", clip(msg, 2000))...)
+	}
 	if hint != "" {
 		d.add(contextBlock("💡 " + escape(clip(hint, 1000))))
 	}

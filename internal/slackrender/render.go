@@ -61,13 +61,13 @@ func renderDoc(res tools.Result, w webRoot, opts Options) *doc {
 	case tools.MonitorList:
 		return monitorList(r, w, opts)
 	case tools.MonitorView:
-		return monitorView(r, w)
+		return monitorView(r, w, opts)
 	case tools.RunReport:
 		return runReport(r, w)
 	case tools.MockList:
 		return mockList(r, w, opts)
 	case tools.MockRow:
-		return mockRow(r, w)
+		return mockRow(r, w, opts)
 	case tools.Change:
 		return change(r, w)
 	}
@@ -115,6 +115,28 @@ func named(u, name string) string {
 		return bold(name)
 	}
 	return link(u, name)
+}
+
+// nameOf shows a referenced resource by name, linked to its page: the name from names when the bot knew it,
+// else "(unknown <kind>)", never a bare UID.
+func nameOf(w webRoot, kind, id string, names map[string]string) string {
+	name := names[id]
+	if name == "" {
+		name = "(unknown " + kind + ")"
+	}
+	return named(w.url(kind, id), name)
+}
+
+// forkNames adds the names of a collection list's own items to names (a fork's source is often listed too).
+func forkNames(l tools.CollectionList, names map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range names {
+		out[k] = v
+	}
+	for _, c := range l.Items {
+		out[c.UID] = c.Name
+	}
+	return out
 }
 
 func viewIn(u string) string {
@@ -205,7 +227,7 @@ func account(a tools.Account) *doc {
 	if r := a.Rate; r != nil {
 		line := fmt.Sprintf("⏱️ *Rate window:* %d of %d calls left per %ds", r.Remaining, r.Limit, r.WindowSeconds)
 		if r.ResetAt != "" {
-			line += ", resets " + escape(flat(r.ResetAt, 60))
+			line += ", resets " + dateOf(r.ResetAt)
 		}
 		line += fmt.Sprintf("; %d queued; %s so far", r.Queued, plural(int(r.Count429), "rate-limit refusal (429)", "rate-limit refusals (429)"))
 		lines = append(lines, line)
@@ -289,10 +311,10 @@ func collectionList(l tools.CollectionList, w webRoot, opts Options) *doc {
 	for _, c := range l.Items {
 		line := "• " + named(w.url("collection", c.UID), c.Name)
 		if c.UpdatedAt != "" {
-			line += " · updated " + escape(flat(c.UpdatedAt, 40))
+			line += " · updated " + dateOf(c.UpdatedAt)
 		}
 		if c.ForkOf != "" {
-			line += " · fork of " + code(clip(c.ForkOf, 100))
+			line += " · fork of " + nameOf(w, "collection", c.ForkOf, forkNames(l, opts.Names))
 		}
 		lines = append(lines, line)
 	}
@@ -405,7 +427,7 @@ func environmentList(l tools.EnvironmentList, w webRoot, opts Options) *doc {
 	for _, e := range l.Items {
 		line := "• " + named(w.url("environment", e.UID), e.Name)
 		if e.UpdatedAt != "" && e.UpdatedAt != "-" {
-			line += " · updated " + escape(flat(e.UpdatedAt, 40))
+			line += " · updated " + dateOf(e.UpdatedAt)
 		}
 		lines = append(lines, line)
 	}
@@ -435,7 +457,7 @@ func environmentView(v tools.EnvironmentView, w webRoot) *doc {
 	d.addHead(headerBlock("🌐 " + name))
 	info := plural(total, "variable", "variables")
 	if v.UpdatedAt != "" && v.UpdatedAt != "-" {
-		info += " · updated " + escape(flat(v.UpdatedAt, 40))
+		info += " · updated " + dateOf(v.UpdatedAt)
 	}
 	d.addHead(contextBlock(info, "secret values are always masked in Slack"))
 	var lines []string
@@ -513,28 +535,32 @@ func envDiff(x tools.EnvDiff, w webRoot) *doc {
 }
 
 func monitorList(l tools.MonitorList, w webRoot, opts Options) *doc {
-	var passing, failing, paused int
+	// Every monitor lands in exactly one group, so the tally adds up to the number listed.
+	var passing, failing, paused, unknown int
 	var lines []string
 	for _, m := range l.Items {
 		icon := runEmoji(m.LastRun)
 		switch {
+		case !m.Active:
+			paused++
 		case icon == "✅":
 			passing++
 		case icon == "❌":
 			failing++
+		default:
+			unknown++
 		}
 		if m.LastRun == "" && m.Error != "" {
 			icon = "⚠️"
 		}
 		line := icon + " " + named(w.url("monitor", m.UID), m.Name)
 		if !m.Active {
-			paused++
 			line += " · ⏸️ paused"
 		}
 		if m.LastRun != "" {
 			line += " · last run " + escape(flat(m.LastRun, 40))
 			if m.LastRunAt != "" && m.LastRunAt != "-" {
-				line += " at " + escape(flat(m.LastRunAt, 40))
+				line += " " + dateOf(m.LastRunAt)
 			}
 		} else if m.Error == "" {
 			line += " · no run yet"
@@ -543,15 +569,23 @@ func monitorList(l tools.MonitorList, w webRoot, opts Options) *doc {
 			line += " · " + escape(flat(m.Failed, 200))
 		}
 		if m.Error != "" {
-			line += " · status unavailable: " + escape(flat(m.Error, 200))
+			line += " · status unavailable: " + escape(flat(SlackWords(m.Error), 200))
 		}
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
 		lines = append(lines, "_No monitors._")
 	}
-	tally := fmt.Sprintf("%d passing, %d failing, %d paused", passing, failing, paused)
-	d := &doc{summary: "Monitors: " + tally, title: "Monitors"}
+	parts := []string{fmt.Sprintf("%d passing", passing), fmt.Sprintf("%d failing", failing)}
+	if unknown > 0 {
+		parts = append(parts, fmt.Sprintf("%d not run or unknown", unknown))
+	}
+	parts = append(parts, fmt.Sprintf("%d paused", paused))
+	tally := strings.Join(parts, ", ")
+	if n := len(l.Items); n > 0 {
+		tally = plural(n, "monitor", "monitors") + ": " + tally
+	}
+	d := &doc{summary: "Monitors, " + tally, title: "Monitors"}
 	d.addHead(headerBlock("🩺 Monitors"))
 	d.addHead(contextBlock(tally))
 	d.add(lineBlocks(lines)...)
@@ -569,7 +603,7 @@ func runLine(s tools.RunSummary) string {
 	return line
 }
 
-func monitorView(m tools.MonitorView, w webRoot) *doc {
+func monitorView(m tools.MonitorView, w webRoot, opts Options) *doc {
 	name := nonEmpty(oneLine(m.Name), "Monitor")
 	icon, state := "⚪", "▶️ Active"
 	if m.LastRun != nil {
@@ -590,13 +624,13 @@ func monitorView(m tools.MonitorView, w webRoot) *doc {
 	}
 	fields := []field{{"State", state}, {"Schedule", schedule}}
 	if m.NextRun != "" {
-		fields = append(fields, field{"Next run", escape(flat(m.NextRun, 60))})
+		fields = append(fields, field{"Next run", dateOf(m.NextRun)})
 	}
 	if m.Collection != "" {
-		fields = append(fields, field{"Collection", named(w.url("collection", m.Collection), m.Collection)})
+		fields = append(fields, field{"Collection", nameOf(w, "collection", m.Collection, opts.Names)})
 	}
 	if m.Environment != "" {
-		fields = append(fields, field{"Environment", named(w.url("environment", m.Environment), m.Environment)})
+		fields = append(fields, field{"Environment", nameOf(w, "environment", m.Environment, opts.Names)})
 	}
 	if len(m.Regions) > 0 {
 		fields = append(fields, field{"Regions", escape(clip(strings.Join(m.Regions, ", "), fieldValueMax))})
@@ -615,10 +649,10 @@ func monitorView(m tools.MonitorView, w webRoot) *doc {
 func times(started, finished string) string {
 	var parts []string
 	if started != "" && started != "-" {
-		parts = append(parts, "started "+escape(flat(started, 60)))
+		parts = append(parts, "started "+dateOf(started))
 	}
 	if finished != "" && finished != "-" {
-		parts = append(parts, "finished "+escape(flat(finished, 60)))
+		parts = append(parts, "finished "+dateOf(finished))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -678,8 +712,8 @@ func runReport(r tools.RunReport, w webRoot) *doc {
 	if r.More > 0 {
 		d.add(contextBlock("… and " + plural(r.More, "more failing request", "more failing requests")))
 	}
-	if strings.TrimSpace(r.Note) != "" {
-		d.add(textBlocks("ℹ️ ", clip(r.Note, 2000))...)
+	if note := SlackWords(r.Note); strings.TrimSpace(note) != "" {
+		d.add(textBlocks("ℹ️ ", clip(note, 2000))...)
 	}
 	if !r.Running {
 		d.note(times(s.StartedAt, s.FinishedAt))
@@ -702,7 +736,7 @@ func mockList(l tools.MockList, w webRoot, opts Options) *doc {
 		}
 		line += mockFlags(m)
 		if m.Collection != "" {
-			line += " · " + named(w.url("collection", m.Collection), "collection")
+			line += " · collection " + nameOf(w, "collection", m.Collection, opts.Names)
 		}
 		lines = append(lines, line)
 	}
@@ -728,7 +762,7 @@ func mockFlags(m tools.MockRow) string {
 	return s
 }
 
-func mockRow(m tools.MockRow, w webRoot) *doc {
+func mockRow(m tools.MockRow, w webRoot, opts Options) *doc {
 	name := nonEmpty(oneLine(m.Name), "Mock server")
 	d := &doc{summary: "Mock server " + name, title: name}
 	icon := "🎭"
@@ -741,10 +775,10 @@ func mockRow(m tools.MockRow, w webRoot) *doc {
 		fields = append(fields, field{"URL", link(m.URL, clip(m.URL, fieldValueMax))})
 	}
 	if m.Collection != "" {
-		fields = append(fields, field{"Collection", named(w.url("collection", m.Collection), m.Collection)})
+		fields = append(fields, field{"Collection", nameOf(w, "collection", m.Collection, opts.Names)})
 	}
 	if m.Environment != "" {
-		fields = append(fields, field{"Environment", named(w.url("environment", m.Environment), m.Environment)})
+		fields = append(fields, field{"Environment", nameOf(w, "environment", m.Environment, opts.Names)})
 	}
 	vis, state := "Public", "Active"
 	if m.Private {

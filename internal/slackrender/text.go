@@ -216,7 +216,7 @@ func mention(actor string) (string, bool) {
 }
 
 // allowedControl matches the control sequences the renderer builds itself; Validate rejects any other < or >.
-var allowedControl = regexp.MustCompile(`<https?://[^\s<>|]+\|[^<>]*>|<@[UW][A-Z0-9]{2,20}>`)
+var allowedControl = regexp.MustCompile(`<https?://[^\s<>|]+\|[^<>]*>|<@[UW][A-Z0-9]{2,20}>|<!date\^-?[0-9]{1,12}\^\{date_short_pretty\} \{time\}\|[0-9: UTC-]+>`)
 var entity = regexp.MustCompile(`&(amp|lt|gt);`)
 
 // unescapedControl reports the first character in built mrkdwn that Slack would treat as markup the renderer

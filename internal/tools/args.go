@@ -31,7 +31,7 @@ func decodeArgs[A any](raw json.RawMessage) (A, error) {
 	for k, v := range in {
 		f, ok := fields[k]
 		if !ok {
-			return args, Invalid(fmt.Sprintf("unknown argument %q; valid arguments: %s", k, strings.Join(sortedKeys(fields), ", ")))
+			return args, Invalid(fmt.Sprintf("unknown argument %s; valid arguments: %s", EchoQ(k), strings.Join(sortedKeys(fields), ", ")))
 		}
 		if v == nil {
 			delete(in, k)
@@ -39,7 +39,7 @@ func decodeArgs[A any](raw json.RawMessage) (A, error) {
 		}
 		cv, err := coerce(f.Type, v)
 		if err != nil {
-			return args, Invalid(fmt.Sprintf("argument %q: %v", k, err))
+			return args, Invalid(fmt.Sprintf("argument %s: %v", EchoQ(k), err))
 		}
 		in[k] = cv
 	}
@@ -136,13 +136,13 @@ func coerce(t reflect.Type, v any) (any, error) {
 		switch x := v.(type) {
 		case json.Number:
 			if _, err := strconv.ParseInt(string(x), 10, 64); err != nil {
-				return nil, fmt.Errorf("want a whole number, got %s", x)
+				return nil, fmt.Errorf("want a whole number, got %s", Echo(string(x)))
 			}
 			return x, nil
 		case string:
 			n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("want a whole number, got %q", x)
+				return nil, fmt.Errorf("want a whole number, got %s", EchoQ(x))
 			}
 			return n, nil
 		}
@@ -154,7 +154,7 @@ func coerce(t reflect.Type, v any) (any, error) {
 		case string:
 			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 			if err != nil {
-				return nil, fmt.Errorf("want a number, got %q", x)
+				return nil, fmt.Errorf("want a number, got %s", EchoQ(x))
 			}
 			return f, nil
 		}
@@ -166,7 +166,7 @@ func coerce(t reflect.Type, v any) (any, error) {
 		case string:
 			b, err := strconv.ParseBool(strings.TrimSpace(x))
 			if err != nil {
-				return nil, fmt.Errorf("want true or false, got %q", x)
+				return nil, fmt.Errorf("want true or false, got %s", EchoQ(x))
 			}
 			return b, nil
 		}
@@ -212,7 +212,7 @@ func coerce(t reflect.Type, v any) (any, error) {
 		for k, e := range m {
 			ce, err := coerce(t.Elem(), e)
 			if err != nil {
-				return nil, fmt.Errorf("key %q: %w", k, err)
+				return nil, fmt.Errorf("key %s: %w", EchoQ(k), err)
 			}
 			m[k] = ce
 		}

@@ -140,7 +140,8 @@ func Instructions(selected []*Tool) string {
 	var b strings.Builder
 	b.WriteString("pmops operates Postman (collections, environments, monitors, mocks, workspaces) through one rate-aware client. ")
 	b.WriteString("Lists return {items, next_cursor}; pass next_cursor back unchanged with the same filters to continue. ")
-	b.WriteString("Deletes and full replaces need confirm=true; without it they return a preview.")
+	b.WriteString("Deletes and full replaces need confirm=true; without it they return a preview. ")
+	b.WriteString("Changes take only an ID, a UID or a whole name; reads also take part of a name, and their result's resolved field says what it matched.")
 	for _, ts := range toolsets {
 		if present[ts.ID] && ts.Instructions != "" {
 			b.WriteString("\n- ")

@@ -31,6 +31,7 @@ type CollectionList Page[CollectionRow]
 
 func (l CollectionList) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(l.Resolved))
 	for _, c := range l.Items {
 		fmt.Fprintf(&b, "%s  uid=%s", c.Name, c.UID)
 		if c.ForkOf != "" {
@@ -75,6 +76,7 @@ type CollectionView struct {
 	Items       []OutlineRow   `json:"items,omitempty"`
 	NextCursor  string         `json:"next_cursor,omitempty"`
 	Request     *RequestDetail `json:"request,omitempty"`
+	Resolved    string         `json:"resolved,omitempty" schema:"-"`
 }
 
 // RequestDetail is one request of a collection.
@@ -93,6 +95,7 @@ type RequestDetail struct {
 
 func (v CollectionView) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(v.Resolved))
 	fmt.Fprintf(&b, "%s  uid=%s  (%s, %s)\n", v.Name, v.UID, plural(v.Requests, "request", "requests"), plural(v.Folders, "folder", "folders"))
 	if r := v.Request; r != nil {
 		fmt.Fprintf(&b, "%s\n%s %s\n", r.Path, r.Method, r.URL)
@@ -265,44 +268,67 @@ func listCollections(ctx context.Context, env *Env, args listCollectionsArgs) (C
 	return out, nil
 }
 
-// resolveCollection turns a name, ID or UID into a UID: an ID costs nothing, an exact name one call, any other
-// name one cached listing.
+// resolveCollection turns a collection name, ID or UID into its UID (see resolveCollectionRef).
 func resolveCollection(ctx context.Context, env *Env, query string) (string, error) {
+	r, err := resolveCollectionRef(ctx, env, query)
+	return r.ID, err
+}
+
+// resolveCollectionRef resolves a collection in the call's mode (see Mode): a read given an ID costs nothing,
+// an exact name one call, any other name one cached listing.
+func resolveCollectionRef(ctx context.Context, env *Env, query string) (Resolved, error) {
 	q := strings.TrimSpace(query)
-	if looksLikeID(q) {
-		return q, nil
+	if looksLikeID(q) && ModeOf(ctx) == Forgiving {
+		return Resolved{Kind: "collection", ID: q}, nil
 	}
 	if q == "" {
-		return "", Invalid("argument \"collection\" is required")
+		return Resolved{}, Invalid("argument \"collection\" is required")
 	}
-	exact, err := env.Client.ListCollectionsPage(cached(ctx), api.ListCollectionsOptions{Name: q}, "")
-	if err == nil && len(exact.Items) == 1 {
-		return exact.Items[0].UID, nil
+	if !looksLikeID(q) {
+		exact, err := env.Client.ListCollectionsPage(cached(ctx), api.ListCollectionsOptions{Name: q}, "")
+		if err == nil && len(exact.Items) == 1 && strings.EqualFold(strings.TrimSpace(exact.Items[0].Name), q) {
+			c := exact.Items[0]
+			if c.Name != q {
+				noteResolved(ctx, "collection", q, ref{Name: c.Name, ID: c.ID, UID: c.UID})
+			}
+			return Resolved{Kind: "collection", Name: c.Name, ID: firstNonEmpty(c.UID, c.ID)}, nil
+		}
 	}
 	all, err := api.Collect(cached(ctx), env.Client.CollectionsPager(api.ListCollectionsOptions{}, "", api.Bound{PageSize: api.DefaultCollectionPage, MaxPages: 20}))
 	if err != nil {
-		return "", fmt.Errorf("list collections to find %q: %w", q, err)
+		if looksLikeID(q) {
+			return Resolved{Kind: "collection", ID: q}, nil
+		}
+		return Resolved{}, fmt.Errorf("list collections to find %s: %w", EchoQ(q), err)
 	}
-	c, err := match("collection", q, all, func(c api.CollectionSummary) ref { return ref{Name: c.Name, ID: c.ID, UID: c.UID} })
-	if err != nil {
-		return "", err
-	}
-	return c.UID, nil
+	return resolveIn(ctx, "collection", q, all, func(c api.CollectionSummary) ref { return ref{Name: c.Name, ID: c.ID, UID: c.UID} })
 }
 
 func getCollection(ctx context.Context, env *Env, args getCollectionArgs) (CollectionView, error) {
-	uid, err := resolveCollection(ctx, env, args.Collection)
-	if err != nil {
-		return CollectionView{}, err
+	// A later outline page names its collection and snapshot in the cursor: no resolving, and no download while
+	// the snapshot is cached.
+	in := CursorIn(ctx)
+	uid := in.Ref
+	if uid == "" {
+		r, err := resolveCollectionRef(ctx, env, args.Collection)
+		if err != nil {
+			return CollectionView{}, err
+		}
+		uid = r.ID
 	}
 	if args.Request != "" {
 		return getCollectionRequest(ctx, env, uid, args.Request)
 	}
 	// The outline needs only names, methods and URLs: the fast decoder keeps a 4,000-request collection cheap.
-	out, err := env.Client.GetCollectionOutline(ctx, uid)
+	out, err := outlineSnapshot(ctx, env, uid, in.Version)
 	if err != nil {
-		return CollectionView{}, fmt.Errorf("get collection %s: %w", uid, err)
+		return CollectionView{}, err
 	}
+	ref := uid
+	if strings.EqualFold(strings.TrimSpace(args.Collection), uid) {
+		ref = "" // the argument already names it
+	}
+	KeepInCursor(ctx, outlineVersion(out), ref)
 	view := CollectionView{Name: out.Info.Name, UID: firstNonEmpty(out.Info.UID, uid), Description: clip(out.Info.Description.Text(), 500)}
 	depth := args.Depth
 	if depth == 0 {
@@ -382,7 +408,7 @@ func getCollectionRequest(ctx context.Context, env *Env, uid, query string) (Col
 		reqs = append(reqs, entry{parents: slices.Clone(parents), item: it})
 		return nil
 	})
-	hit, err := match("request", query, reqs, func(e entry) ref {
+	hit, err := matchFor(ctx, "request", query, reqs, func(e entry) ref {
 		name := e.item.Name
 		if p := strings.Join(e.parents, "/"); p != "" && strings.Contains(query, "/") {
 			name = p + "/" + name
@@ -468,10 +494,11 @@ func firstNonEmpty(vals ...string) string {
 }
 
 func createCollection(ctx context.Context, env *Env, args createCollectionArgs) (Change, error) {
-	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	wr, err := resolveWorkspaceRef(ctx, env, args.Workspace)
 	if err != nil {
 		return Change{}, err
 	}
+	ws := wr.ID
 	col := &api.Collection{Info: api.Info{Name: args.Name, Schema: api.SchemaV21}}
 	if args.Description != "" {
 		col.Info.Description = api.NewDescription(args.Description)
@@ -500,10 +527,10 @@ func createCollection(ctx context.Context, env *Env, args createCollectionArgs) 
 	}
 	ref, err := env.Client.CreateCollection(ctx, ws, col)
 	if err != nil {
-		return Change{}, fmt.Errorf("create collection %q: %w", args.Name, err)
+		return Change{}, fmt.Errorf("create collection %s: %w", EchoQ(args.Name), err)
 	}
-	return Change{Done: true, Action: "created collection", Name: firstNonEmpty(ref.Name, args.Name), UID: ref.UID,
-		Details: []string{plural(len(args.Requests), "request", "requests"), "get_collection shows its outline"}}, nil
+	return Change{Done: true, Action: "created collection", Name: Echo(firstNonEmpty(ref.Name, args.Name)), UID: ref.UID,
+		Details: []string{"in workspace " + wr.label(), plural(len(args.Requests), "request", "requests"), "get_collection shows its outline"}}, nil
 }
 
 func splitPath(p string) []string {
@@ -535,16 +562,17 @@ func insertItem(items *[]api.Item, path []string, item api.Item) {
 }
 
 func updateCollection(ctx context.Context, env *Env, args updateCollectionArgs) (Change, error) {
-	uid, err := resolveCollection(ctx, env, args.Collection)
+	r, err := resolveCollectionRef(ctx, env, args.Collection)
 	if err != nil {
 		return Change{}, err
 	}
+	uid := r.ID
 	var patch api.CollectionPatch
 	var details []string
 	if args.Name != "" || args.Description != nil {
 		patch.Info = &api.PatchInfo{Name: args.Name}
 		if args.Name != "" {
-			details = append(details, "name → "+args.Name)
+			details = append(details, "name → "+Echo(args.Name))
 		}
 		if args.Description != nil {
 			patch.Info.Description = *args.Description
@@ -564,20 +592,20 @@ func updateCollection(ctx context.Context, env *Env, args updateCollectionArgs) 
 			n := len(vars)
 			vars = slices.DeleteFunc(vars, func(v api.Variable) bool { return v.Key == k })
 			if n == len(vars) {
-				return Change{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("collection has no variable %q", k),
+				return Change{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("collection %s has no variable %s", Echo(col.Info.Name), EchoQ(k)),
 					Candidates: varCandidates(col.Variable, k), Hint: "unset only existing keys"}
 			}
-			details = append(details, "unset variable "+k)
+			details = append(details, "unset variable "+Echo(k))
 		}
 		for _, k := range sortedKeys(args.Variables) {
 			i := slices.IndexFunc(vars, func(v api.Variable) bool { return v.Key == k })
 			nv := api.NewVariable(k, args.Variables[k])
 			if i >= 0 {
 				vars[i].Value = nv.Value
-				details = append(details, "set variable "+k)
+				details = append(details, "set variable "+Echo(k))
 			} else {
 				vars = append(vars, nv)
-				details = append(details, "add variable "+k)
+				details = append(details, "add variable "+Echo(k))
 			}
 		}
 		if vars == nil {
@@ -600,7 +628,7 @@ func updateCollection(ctx context.Context, env *Env, args updateCollectionArgs) 
 	if err != nil {
 		return Change{}, fmt.Errorf("update collection %s: %w", uid, err)
 	}
-	return Change{Done: true, Action: "updated collection", Name: ref.Name, UID: uid, Details: details}, nil
+	return Change{Done: true, Action: "updated collection", Name: Echo(firstNonEmpty(ref.Name, r.Name, uid)), UID: uid, Details: details}, nil
 }
 
 func varCandidates(vars []api.Variable, key string) []Candidate {
@@ -624,7 +652,7 @@ func buildAuth(typ string, attrs map[string]string) (*api.Auth, error) {
 	var list []api.AuthAttribute
 	for _, k := range sortedKeys(attrs) {
 		if !slices.Contains(allowed, k) {
-			return nil, Invalid(fmt.Sprintf("auth attribute %q does not apply to %s auth; use %s", k, typ, strings.Join(allowed, ", ")))
+			return nil, Invalid(fmt.Sprintf("auth attribute %s does not apply to %s auth; use %s", EchoQ(k), typ, strings.Join(allowed, ", ")))
 		}
 		v, _ := json.Marshal(attrs[k])
 		list = append(list, api.AuthAttribute{Key: k, Value: v, Type: "string"})
@@ -639,22 +667,22 @@ func buildAuth(typ string, attrs map[string]string) (*api.Auth, error) {
 }
 
 func deleteCollection(ctx context.Context, env *Env, args deleteCollectionArgs) (Change, error) {
-	uid, err := resolveCollection(ctx, env, args.Collection)
+	r, err := resolveCollectionRef(ctx, env, args.Collection)
 	if err != nil {
 		return Change{}, err
 	}
 	if !args.Confirm {
-		col, err := env.Client.GetCollectionOutline(ctx, uid)
+		col, err := env.Client.GetCollectionOutline(ctx, r.ID)
 		if err != nil {
-			return Change{}, fmt.Errorf("get collection %s: %w", uid, err)
+			return Change{}, fmt.Errorf("get collection %s: %w", r.ID, err)
 		}
 		reqs := countOutlineRequests(col.Item)
-		return Change{Action: "delete collection", Name: col.Info.Name, UID: uid,
+		return Change{Action: "delete collection", Name: Echo(col.Info.Name), UID: r.ID,
 			Details: []string{fmt.Sprintf("would delete %s and everything in it; this cannot be undone", plural(reqs, "request", "requests")), "call again with confirm=true to delete"}}, nil
 	}
-	ref, err := env.Client.DeleteCollection(ctx, uid)
+	ref, err := env.Client.DeleteCollection(ctx, r.ID)
 	if err != nil {
-		return Change{}, fmt.Errorf("delete collection %s: %w", uid, err)
+		return Change{}, fmt.Errorf("delete collection %s: %w", r.ID, err)
 	}
-	return Change{Done: true, Action: "deleted collection", Name: args.Collection, UID: firstNonEmpty(ref.UID, uid)}, nil
+	return Change{Done: true, Action: "deleted collection", Name: Echo(firstNonEmpty(r.Name, r.ID)), UID: firstNonEmpty(ref.UID, r.ID)}, nil
 }

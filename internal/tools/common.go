@@ -14,6 +14,8 @@ type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
 	Total      int    `json:"total,omitempty"`
+	// Resolved says what a forgivingly matched name (a workspace filter) resolved to; see Mode.
+	Resolved string `json:"resolved,omitempty" schema:"-"`
 }
 
 // localPage cuts one page out of a list Postman returns whole; the cursor is an opaque offset.
@@ -51,6 +53,14 @@ func decodeOffset(cursor string) (int, error) {
 		}
 	}
 	return 0, Invalid("cursor is not one this tool returned; pass next_cursor unchanged, or omit it to start over")
+}
+
+// resolvedLine is the text rendering of a Resolved field: what a read resolved a name to.
+func resolvedLine(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")\n"
 }
 
 // moreLine is the text rendering's continuation marker.

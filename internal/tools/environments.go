@@ -28,6 +28,7 @@ type EnvironmentList Page[EnvironmentRow]
 
 func (l EnvironmentList) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(l.Resolved))
 	for _, e := range l.Items {
 		fmt.Fprintf(&b, "%s  uid=%s  updated %s\n", e.Name, e.UID, e.UpdatedAt)
 	}
@@ -60,10 +61,12 @@ type EnvironmentView struct {
 	UpdatedAt string        `json:"updated_at,omitempty"`
 	Variables []EnvVariable `json:"variables"`
 	Truncated int           `json:"truncated,omitempty"`
+	Resolved  string        `json:"resolved,omitempty" schema:"-"`
 }
 
 func (v EnvironmentView) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(v.Resolved))
 	fmt.Fprintf(&b, "%s  uid=%s  (%s)\n", v.Name, v.UID, plural(len(v.Variables)+v.Truncated, "variable", "variables"))
 	for _, x := range v.Variables {
 		fmt.Fprintf(&b, "  %s = %s", x.Key, x.Value)
@@ -91,7 +94,8 @@ type setEnvVarsArgs struct {
 type unsetEnvVarsArgs struct {
 	Environment string   `json:"environment" desc:"name, ID or UID"`
 	Keys        []string `json:"keys"`
-	DryRun      bool     `json:"dry_run,omitempty" desc:"preview only"`
+	Confirm     bool     `json:"confirm,omitempty" desc:"true removes; else preview"`
+	DryRun      bool     `json:"dry_run,omitempty"`
 }
 
 // EnvDiff is a change of environment variables: applied, or a preview with dry_run.
@@ -129,6 +133,9 @@ func (d EnvDiff) Text() string {
 			fmt.Fprintf(&b, "  = %s unchanged\n", c.Key)
 		}
 	}
+	if d.UID != "" {
+		fmt.Fprintf(&b, "  (environment uid=%s)\n", d.UID)
+	}
 	return b.String()
 }
 
@@ -160,12 +167,12 @@ func environmentTools() []*Tool {
 		define(Tool{
 			Name: "set_environment_variables", Title: "Set environment variables", Toolset: ToolsetEnvironments,
 			Description: "Set variables of an environment by key (adds missing keys, changes existing values, leaves " +
-				"the rest alone). dry_run=true shows the diff without changing anything.",
+				"the rest alone); dry_run=true previews the diff.",
 			Hints: Hints{Idempotent: true, OpenWorld: true},
 		}, setEnvironmentVariables),
 		define(Tool{
 			Name: "unset_environment_variables", Title: "Remove environment variables", Toolset: ToolsetEnvironments,
-			Description: "Remove variables from an environment by key. dry_run=true shows the diff without changing anything.",
+			Description: "Remove variables from an environment by key; without confirm=true it only previews the diff.",
 			Hints:       Hints{Destructive: true, Idempotent: true, OpenWorld: true},
 		}, unsetEnvironmentVariables),
 		define(Tool{
@@ -202,20 +209,30 @@ func listEnvironments(ctx context.Context, env *Env, args listEnvironmentsArgs) 
 	return EnvironmentList(p), err
 }
 
+// resolveEnvironment turns an environment name, ID or UID into its UID (see resolveEnvironmentRef).
 func resolveEnvironment(ctx context.Context, env *Env, query string) (string, error) {
+	r, err := resolveEnvironmentRef(ctx, env, query)
+	return r.ID, err
+}
+
+// resolveEnvironmentRef resolves an environment in the call's mode (see Mode). A read given an ID costs
+// nothing; anything else costs one cached listing.
+func resolveEnvironmentRef(ctx context.Context, env *Env, query string) (Resolved, error) {
 	q := strings.TrimSpace(query)
-	if looksLikeID(q) {
-		return q, nil
+	if looksLikeID(q) && ModeOf(ctx) == Forgiving {
+		return Resolved{Kind: "environment", ID: q}, nil
+	}
+	if q == "" {
+		return Resolved{}, Invalid("argument \"environment\" is required")
 	}
 	all, err := env.Client.ListEnvironments(cached(ctx), "")
 	if err != nil {
-		return "", fmt.Errorf("list environments to find %q: %w", q, err)
+		if looksLikeID(q) {
+			return Resolved{Kind: "environment", ID: q}, nil
+		}
+		return Resolved{}, fmt.Errorf("list environments to find %s: %w", EchoQ(q), err)
 	}
-	e, err := match("environment", q, all, func(e api.EnvironmentSummary) ref { return ref{Name: e.Name, ID: e.ID, UID: e.UID} })
-	if err != nil {
-		return "", err
-	}
-	return e.UID, nil
+	return resolveIn(ctx, "environment", q, all, func(e api.EnvironmentSummary) ref { return ref{Name: e.Name, ID: e.ID, UID: e.UID} })
 }
 
 const maxVarsShown = 200
@@ -241,7 +258,7 @@ func getEnvironment(ctx context.Context, env *Env, args getEnvironmentArgs) (Env
 	if args.Key != "" {
 		i := slices.IndexFunc(vals, func(v api.EnvVar) bool { return v.Key == args.Key })
 		if i < 0 {
-			return EnvironmentView{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("environment %s has no variable %q", e.Name, args.Key),
+			return EnvironmentView{}, &Error{Kind: KindNotFound, Message: fmt.Sprintf("environment %s has no variable %s", Echo(e.Name), EchoQ(args.Key)),
 				Candidates: envVarCandidates(vals, args.Key), Hint: "omit key to list them all"}
 		}
 		vals = vals[i : i+1]
@@ -277,7 +294,7 @@ func setEnvironmentVariables(ctx context.Context, env *Env, args setEnvVarsArgs)
 	}
 	for _, k := range args.Secret {
 		if _, ok := args.Set[k]; !ok {
-			return EnvDiff{}, Invalid(fmt.Sprintf("secret lists %q, which is not in set", k))
+			return EnvDiff{}, Invalid(fmt.Sprintf("secret lists %s, which is not in set", EchoQ(k)))
 		}
 	}
 	return changeEnvironment(ctx, env, args.Environment, args.DryRun, func(vals []api.EnvVar) ([]VarChanges, []api.PatchOp, []api.PatchOp) {
@@ -294,7 +311,7 @@ func setEnvironmentVariables(ctx context.Context, env *Env, args setEnvVarsArgs)
 					typ = "secret"
 				}
 				shown, _ := showValue(api.EnvVar{Key: k, Value: nv, Type: typ}, false)
-				changes = append(changes, VarChanges{Key: k, Action: "add", New: shown})
+				changes = append(changes, VarChanges{Key: Echo(k), Action: "add", New: Echo(shown)})
 				add = append(add, api.PatchOp{Op: "add", Path: "/values/" + strconv.Itoa(next),
 					Value: map[string]any{"key": k, "value": nv, "enabled": true, "type": typ}})
 				next++
@@ -306,10 +323,10 @@ func setEnvironmentVariables(ctx context.Context, env *Env, args setEnvVarsArgs)
 			probe.Value = nv
 			newShown, _ := showValue(probe, false)
 			if old.Value == nv && (!secret || old.Type == "secret") {
-				changes = append(changes, VarChanges{Key: k, Action: "unchanged"})
+				changes = append(changes, VarChanges{Key: Echo(k), Action: "unchanged"})
 				continue
 			}
-			changes = append(changes, VarChanges{Key: k, Action: "change", Old: oldShown, New: newShown})
+			changes = append(changes, VarChanges{Key: Echo(k), Action: "change", Old: Echo(oldShown), New: Echo(newShown)})
 			if old.Value != nv {
 				replace = append(replace, api.PatchOp{Op: "replace", Path: fmt.Sprintf("/values/%d/value", i), Value: nv})
 			}
@@ -322,17 +339,17 @@ func setEnvironmentVariables(ctx context.Context, env *Env, args setEnvVarsArgs)
 }
 
 func unsetEnvironmentVariables(ctx context.Context, env *Env, args unsetEnvVarsArgs) (EnvDiff, error) {
-	return changeEnvironment(ctx, env, args.Environment, args.DryRun, func(vals []api.EnvVar) ([]VarChanges, []api.PatchOp, []api.PatchOp) {
+	return changeEnvironment(ctx, env, args.Environment, args.DryRun || !args.Confirm, func(vals []api.EnvVar) ([]VarChanges, []api.PatchOp, []api.PatchOp) {
 		var changes []VarChanges
 		var idx []int
 		for _, k := range args.Keys {
 			i := slices.IndexFunc(vals, func(v api.EnvVar) bool { return v.Key == k })
 			if i < 0 {
-				changes = append(changes, VarChanges{Key: k, Action: "unchanged"})
+				changes = append(changes, VarChanges{Key: Echo(k), Action: "unchanged"})
 				continue
 			}
 			old, _ := showValue(vals[i], false)
-			changes = append(changes, VarChanges{Key: k, Action: "remove", Old: old})
+			changes = append(changes, VarChanges{Key: Echo(k), Action: "remove", Old: Echo(old)})
 			idx = append(idx, i)
 		}
 		// Remove from the highest index down so each index still points at the variable it was computed for.
@@ -360,7 +377,7 @@ func changeEnvironment(ctx context.Context, env *Env, query string, dryRun bool,
 		return EnvDiff{}, fmt.Errorf("get environment %s: %w", id, err)
 	}
 	changes, first, second := plan(e.Values)
-	diff := EnvDiff{Environment: e.Name, UID: e.UIDOf(), Changes: changes}
+	diff := EnvDiff{Environment: Echo(e.Name), UID: e.UIDOf(), Changes: changes}
 	if dryRun || (len(first) == 0 && len(second) == 0) {
 		diff.Applied = !dryRun
 		return diff, nil
@@ -370,7 +387,7 @@ func changeEnvironment(ctx context.Context, env *Env, query string, dryRun bool,
 			continue
 		}
 		if _, err := env.Client.PatchEnvironment(ctx, diff.UID, ops); err != nil {
-			return EnvDiff{}, fmt.Errorf("update environment %s: %w", e.Name, err)
+			return EnvDiff{}, fmt.Errorf("update environment %s: %w", Echo(e.Name), err)
 		}
 	}
 	diff.Applied = true
@@ -378,10 +395,11 @@ func changeEnvironment(ctx context.Context, env *Env, query string, dryRun bool,
 }
 
 func createEnvironment(ctx context.Context, env *Env, args createEnvironmentArgs) (Change, error) {
-	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	wr, err := resolveWorkspaceRef(ctx, env, args.Workspace)
 	if err != nil {
 		return Change{}, err
 	}
+	ws := wr.ID
 	in := api.EnvironmentInput{Name: args.Name, Values: []api.EnvVar{}}
 	for _, k := range sortedKeys(args.Variables) {
 		typ := api.EnvVarDefault
@@ -392,28 +410,28 @@ func createEnvironment(ctx context.Context, env *Env, args createEnvironmentArgs
 	}
 	ref, err := env.Client.CreateEnvironment(ctx, ws, in)
 	if err != nil {
-		return Change{}, fmt.Errorf("create environment %q: %w", args.Name, err)
+		return Change{}, fmt.Errorf("create environment %s: %w", EchoQ(args.Name), err)
 	}
-	return Change{Done: true, Action: "created environment", Name: firstNonEmpty(ref.Name, args.Name), UID: ref.UID,
-		Details: []string{plural(len(in.Values), "variable", "variables")}}, nil
+	return Change{Done: true, Action: "created environment", Name: Echo(firstNonEmpty(ref.Name, args.Name)), UID: ref.UID,
+		Details: []string{"in workspace " + wr.label(), plural(len(in.Values), "variable", "variables")}}, nil
 }
 
 func deleteEnvironment(ctx context.Context, env *Env, args deleteEnvironmentArgs) (Change, error) {
-	id, err := resolveEnvironment(ctx, env, args.Environment)
+	r, err := resolveEnvironmentRef(ctx, env, args.Environment)
 	if err != nil {
 		return Change{}, err
 	}
 	if !args.Confirm {
-		e, err := env.Client.GetEnvironment(ctx, id)
+		e, err := env.Client.GetEnvironment(ctx, r.ID)
 		if err != nil {
-			return Change{}, fmt.Errorf("get environment %s: %w", id, err)
+			return Change{}, fmt.Errorf("get environment %s: %w", r.ID, err)
 		}
-		return Change{Action: "delete environment", Name: e.Name, UID: e.UIDOf(),
+		return Change{Action: "delete environment", Name: Echo(e.Name), UID: firstNonEmpty(e.UIDOf(), r.ID),
 			Details: []string{fmt.Sprintf("would delete %s; this cannot be undone", plural(len(e.Values), "variable", "variables")), "call again with confirm=true to delete"}}, nil
 	}
-	ref, err := env.Client.DeleteEnvironment(ctx, id)
+	ref, err := env.Client.DeleteEnvironment(ctx, r.ID)
 	if err != nil {
-		return Change{}, fmt.Errorf("delete environment %s: %w", id, err)
+		return Change{}, fmt.Errorf("delete environment %s: %w", r.ID, err)
 	}
-	return Change{Done: true, Action: "deleted environment", Name: args.Environment, UID: firstNonEmpty(ref.UID, id)}, nil
+	return Change{Done: true, Action: "deleted environment", Name: Echo(firstNonEmpty(r.Name, r.ID)), UID: firstNonEmpty(ref.UID, r.ID)}, nil
 }

@@ -61,7 +61,7 @@ func (e *Error) Error() string {
 				fmt.Fprintf(&b, "… %d more", len(e.Candidates)-5)
 				break
 			}
-			fmt.Fprintf(&b, "%q", c.Name)
+			b.WriteString(EchoQ(c.Name))
 		}
 		b.WriteString("?)")
 	}
@@ -105,7 +105,7 @@ func classify(err error) error {
 	}
 	var ae *api.Error
 	if errors.As(err, &ae) {
-		e := &Error{Err: err, Status: ae.Status, Name: ae.Name, Message: fmt.Sprintf("Postman API %d %s: %s", ae.Status, ae.Name, ae.Message)}
+		e := &Error{Err: err, Status: ae.Status, Name: ae.Name, Message: fmt.Sprintf("Postman API %d %s: %s", ae.Status, Echo(ae.Name), Echo(ae.Message))}
 		switch {
 		case api.IsNotFound(err):
 			e.Kind, e.Hint = KindNotFound, "check the name or ID with the matching list_* tool"

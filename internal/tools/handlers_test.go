@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -46,8 +47,12 @@ func TestReadToolsGolden(t *testing.T) {
 
 // stabilize blanks the parts of a rendering that depend on the wall clock.
 func stabilize(s string) string {
+	s = cursorRE.ReplaceAllString(s, "cursor=<cursor>")
 	return dateRE.ReplaceAllString(s, "<time>")
 }
+
+// cursorRE matches a rendered next_cursor, which carries a snapshot's timestamp.
+var cursorRE = regexp.MustCompile(`cursor=pc1\.[A-Za-z0-9_-]+`)
 
 func TestNameResolution(t *testing.T) {
 	f := newFixture(t, emulator.Options{})
@@ -163,7 +168,7 @@ func TestEnvironmentWrites(t *testing.T) {
 		t.Fatalf("after set: %+v", vals)
 	}
 
-	f.mustCall(t, "unset_environment_variables", map[string]any{"environment": "staging", "keys": []string{"new_flag", "fresh_token"}})
+	f.mustCall(t, "unset_environment_variables", map[string]any{"environment": "staging", "keys": []string{"new_flag", "fresh_token"}, "confirm": true})
 	after := f.mustCall(t, "get_environment", map[string]any{"environment": "staging"}).(EnvironmentView)
 	for _, v := range after.Variables {
 		if v.Key == "new_flag" || v.Key == "fresh_token" {

@@ -24,10 +24,11 @@ type MockRow struct {
 	Private     bool   `json:"private"`
 	Deactivated bool   `json:"deactivated,omitempty"`
 	DelayMs     int    `json:"delay_ms,omitempty"`
+	Resolved    string `json:"resolved,omitempty" schema:"-"`
 }
 
 func (m MockRow) Text() string {
-	s := fmt.Sprintf("%s  %s  uid=%s  collection=%s", m.Name, m.URL, m.UID, m.Collection)
+	s := resolvedLine(m.Resolved) + fmt.Sprintf("%s  %s  uid=%s  collection=%s", m.Name, m.URL, m.UID, m.Collection)
 	if m.Environment != "" {
 		s += "  environment=" + m.Environment
 	}
@@ -48,6 +49,7 @@ type MockList Page[MockRow]
 
 func (l MockList) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(l.Resolved))
 	for _, m := range l.Items {
 		b.WriteString(m.Text())
 	}
@@ -112,9 +114,9 @@ func getMock(ctx context.Context, env *Env, args getMockArgs) (MockRow, error) {
 	if !looksLikeID(id) {
 		all, err := env.Client.ListMocks(cached(ctx), api.ListMocksOptions{})
 		if err != nil {
-			return MockRow{}, fmt.Errorf("list mocks to find %q: %w", id, err)
+			return MockRow{}, fmt.Errorf("list mocks to find %s: %w", EchoQ(id), err)
 		}
-		m, err := match("mock", id, all, func(m api.Mock) ref { return ref{Name: m.Name, ID: m.ID, UID: m.UID} })
+		m, err := matchFor(ctx, "mock", id, all, func(m api.Mock) ref { return ref{Name: m.Name, ID: m.ID, UID: m.UID} })
 		if err != nil {
 			return MockRow{}, err
 		}

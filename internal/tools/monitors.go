@@ -36,6 +36,7 @@ type MonitorList Page[MonitorRow]
 
 func (l MonitorList) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(l.Resolved))
 	for _, m := range l.Items {
 		state := "active"
 		if !m.Active {
@@ -108,10 +109,12 @@ type MonitorView struct {
 	Environment string      `json:"environment_uid,omitempty"`
 	Regions     []string    `json:"regions,omitempty"`
 	LastRun     *RunSummary `json:"last_run,omitempty"`
+	Resolved    string      `json:"resolved,omitempty" schema:"-"`
 }
 
 func (m MonitorView) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(m.Resolved))
 	state := "active"
 	if !m.Active {
 		state = "paused"
@@ -170,12 +173,16 @@ func (r RunReport) Text() string {
 	var b strings.Builder
 	switch {
 	case r.Running:
-		fmt.Fprintf(&b, "… %s is still running (job %s)\n", r.Monitor, firstNonEmpty(r.JobID, "?"))
+		fmt.Fprintf(&b, "… %s is still running (job %s)", r.Monitor, firstNonEmpty(r.JobID, "?"))
 	case r.Passed:
-		fmt.Fprintf(&b, "✓ %s passed\n", r.Monitor)
+		fmt.Fprintf(&b, "✓ %s passed", r.Monitor)
 	default:
-		fmt.Fprintf(&b, "✗ %s failed\n", r.Monitor)
+		fmt.Fprintf(&b, "✗ %s failed", r.Monitor)
 	}
+	if r.UID != "" {
+		fmt.Fprintf(&b, "  uid=%s", r.UID)
+	}
+	b.WriteByte('\n')
 	if !r.Running {
 		fmt.Fprintf(&b, "  %s\n", r.Summary.line())
 	}
@@ -314,24 +321,30 @@ func listMonitors(ctx context.Context, env *Env, args listMonitorsArgs) (Monitor
 	return out, nil
 }
 
-// resolveMonitor turns a monitor name, ID or UID into its UID.
+// resolveMonitor turns a monitor name, ID or UID into its UID (see resolveMonitorRef).
 func resolveMonitor(ctx context.Context, env *Env, query string) (string, error) {
+	r, err := resolveMonitorRef(ctx, env, query)
+	return r.ID, err
+}
+
+// resolveMonitorRef resolves a monitor in the call's mode (see Mode). A read given an ID costs nothing; anything
+// else costs one cached listing.
+func resolveMonitorRef(ctx context.Context, env *Env, query string) (Resolved, error) {
 	q := strings.TrimSpace(query)
-	if looksLikeID(q) {
-		return q, nil
+	if looksLikeID(q) && ModeOf(ctx) == Forgiving {
+		return Resolved{Kind: "monitor", ID: q}, nil
 	}
 	if q == "" {
-		return "", Invalid("argument \"monitor\" is required")
+		return Resolved{}, Invalid("argument \"monitor\" is required")
 	}
 	all, err := api.Collect(cached(ctx), env.Client.MonitorsPager(api.ListMonitorsOptions{Limit: api.MaxMonitorPage}, "", api.Bound{MaxPages: 20}))
 	if err != nil {
-		return "", fmt.Errorf("list monitors to find %q: %w", q, err)
+		if looksLikeID(q) {
+			return Resolved{Kind: "monitor", ID: q}, nil
+		}
+		return Resolved{}, fmt.Errorf("list monitors to find %s: %w", EchoQ(q), err)
 	}
-	m, err := match("monitor", q, all, func(m api.MonitorSummary) ref { return ref{Name: m.Name, ID: m.ID, UID: m.UID} })
-	if err != nil {
-		return "", err
-	}
-	return m.UID, nil
+	return resolveIn(ctx, "monitor", q, all, func(m api.MonitorSummary) ref { return ref{Name: m.Name, ID: m.ID, UID: m.UID} })
 }
 
 func summarize(status string, started, finished time.Time, s *api.RunStats) RunSummary {
@@ -377,17 +390,18 @@ func monitorView(m *api.Monitor) MonitorView {
 const maxFailuresShown = 10
 
 func runMonitor(ctx context.Context, env *Env, args runMonitorArgs) (RunReport, error) {
-	uid, err := resolveMonitor(ctx, env, args.Monitor)
+	r, err := resolveMonitorRef(ctx, env, args.Monitor)
 	if err != nil {
 		return RunReport{}, err
 	}
-	stop := tickProgress(env, "running monitor "+args.Monitor)
+	uid, name := r.ID, Echo(firstNonEmpty(r.Name, r.ID))
+	stop := tickProgress(env, "running monitor "+name)
 	res, err := env.Client.RunMonitor(ctx, uid, api.RunOptions{Async: args.Async})
 	stop()
 	if err != nil {
 		return RunReport{}, fmt.Errorf("run monitor %s: %w", uid, err)
 	}
-	rep := reportRun(args.Monitor, uid, res)
+	rep := reportRun(name, uid, res)
 	if !rep.Running && env.Runs != nil {
 		env.Runs.Add(uid, res.Run)
 	}
@@ -424,7 +438,7 @@ func tickProgress(env *Env, msg string) func() {
 
 func reportRun(name, uid string, res api.RunResult) RunReport {
 	info := res.Run.Info
-	rep := RunReport{Monitor: firstNonEmpty(info.Name, name), UID: uid, JobID: info.JobID, Failures: []Failure{}, Source: "run"}
+	rep := RunReport{Monitor: Echo(firstNonEmpty(info.Name, name)), UID: uid, JobID: info.JobID, Failures: []Failure{}, Source: "run"}
 	if res.Running || res.Async {
 		rep.Running = true
 		rep.Summary.Status = firstNonEmpty(info.Status, "running")
@@ -616,10 +630,11 @@ func setMonitorActiveTool(ctx context.Context, env *Env, args setMonitorActiveAr
 }
 
 func setMonitorActive(ctx context.Context, env *Env, query string, active bool) (Change, error) {
-	uid, err := resolveMonitor(ctx, env, query)
+	r, err := resolveMonitorRef(ctx, env, query)
 	if err != nil {
 		return Change{}, err
 	}
+	uid := r.ID
 	var ref api.MonitorRef
 	if active {
 		ref, err = env.Client.ResumeMonitor(ctx, uid)
@@ -630,62 +645,67 @@ func setMonitorActive(ctx context.Context, env *Env, query string, active bool) 
 	if err != nil {
 		return Change{}, fmt.Errorf("%s %s: %w", strings.TrimSuffix(verb, "d monitor"), uid, err)
 	}
-	return Change{Done: true, Action: verb, Name: firstNonEmpty(ref.Name, query), UID: firstNonEmpty(ref.UID, uid)}, nil
+	return Change{Done: true, Action: verb, Name: Echo(firstNonEmpty(ref.Name, r.Name, uid)), UID: firstNonEmpty(ref.UID, uid)}, nil
 }
 
 func createMonitor(ctx context.Context, env *Env, args createMonitorArgs) (Change, error) {
-	ws, err := resolveWorkspace(ctx, env, args.Workspace)
+	wr, err := resolveWorkspaceRef(ctx, env, args.Workspace)
 	if err != nil {
 		return Change{}, err
 	}
-	colUID, err := resolveCollection(ctx, env, args.Collection)
+	ws := wr.ID
+	cr, err := resolveCollectionRef(ctx, env, args.Collection)
 	if err != nil {
 		return Change{}, err
 	}
-	in := api.CreateMonitorInput{Name: args.Name, Collection: colUID,
+	in := api.CreateMonitorInput{Name: args.Name, Collection: cr.ID,
 		Schedule: api.Schedule{Cron: args.Cron, Timezone: firstNonEmpty(args.Timezone, "UTC")}}
+	details := []string{"in workspace " + wr.label(), "runs collection " + cr.label()}
 	if args.Environment != "" {
-		if in.Environment, err = resolveEnvironment(ctx, env, args.Environment); err != nil {
+		er, err := resolveEnvironmentRef(ctx, env, args.Environment)
+		if err != nil {
 			return Change{}, err
 		}
+		in.Environment = er.ID
+		details = append(details, "with environment "+er.label())
 	}
 	if fields := strings.Fields(args.Cron); len(fields) != 5 {
-		return Change{}, Invalid(fmt.Sprintf("cron %q must have 5 fields (minute hour day month weekday), e.g. \"*/15 * * * *\"", args.Cron))
+		return Change{}, Invalid(fmt.Sprintf("cron %s must have 5 fields (minute hour day month weekday), e.g. \"*/15 * * * *\"", EchoQ(args.Cron)))
 	}
 	if _, err := time.LoadLocation(in.Schedule.Timezone); err != nil {
-		return Change{}, Invalid(fmt.Sprintf("timezone %q is not an IANA zone such as Europe/Berlin", args.Timezone))
+		return Change{}, Invalid(fmt.Sprintf("timezone %s is not an IANA zone such as Europe/Berlin", EchoQ(args.Timezone)))
 	}
 	for _, r := range args.Regions {
 		in.Distribution = append(in.Distribution, api.Distribution{Region: r})
 	}
 	ref, err := env.Client.CreateMonitor(ctx, ws, in)
 	if err != nil {
-		return Change{}, fmt.Errorf("create monitor %q: %w", args.Name, err)
+		return Change{}, fmt.Errorf("create monitor %s: %w", EchoQ(args.Name), err)
 	}
-	return Change{Done: true, Action: "created monitor", Name: firstNonEmpty(ref.Name, args.Name), UID: ref.UID,
-		Details: []string{"schedule " + args.Cron + " " + in.Schedule.Timezone}}, nil
+	return Change{Done: true, Action: "created monitor", Name: Echo(firstNonEmpty(ref.Name, args.Name)), UID: ref.UID,
+		Details: append(details, "schedule "+Echo(args.Cron)+" "+Echo(in.Schedule.Timezone))}, nil
 }
 
 func deleteMonitor(ctx context.Context, env *Env, args deleteMonitorArgs) (Change, error) {
-	uid, err := resolveMonitor(ctx, env, args.Monitor)
+	r, err := resolveMonitorRef(ctx, env, args.Monitor)
 	if err != nil {
 		return Change{}, err
 	}
 	if !args.Confirm {
-		m, err := env.Client.GetMonitor(ctx, uid)
+		m, err := env.Client.GetMonitor(ctx, r.ID)
 		if err != nil {
-			return Change{}, fmt.Errorf("get monitor %s: %w", uid, err)
+			return Change{}, fmt.Errorf("get monitor %s: %w", r.ID, err)
 		}
 		cron := ""
 		if m.Schedule != nil {
 			cron = m.Schedule.Cron
 		}
-		return Change{Action: "delete monitor", Name: m.Name, UID: m.UID,
+		return Change{Action: "delete monitor", Name: Echo(m.Name), UID: firstNonEmpty(m.UID, r.ID),
 			Details: []string{fmt.Sprintf("would delete the monitor (schedule %s) and its run history; this cannot be undone", cron), "call again with confirm=true to delete"}}, nil
 	}
-	ref, err := env.Client.DeleteMonitor(ctx, uid)
+	ref, err := env.Client.DeleteMonitor(ctx, r.ID)
 	if err != nil {
-		return Change{}, fmt.Errorf("delete monitor %s: %w", uid, err)
+		return Change{}, fmt.Errorf("delete monitor %s: %w", r.ID, err)
 	}
-	return Change{Done: true, Action: "deleted monitor", Name: args.Monitor, UID: firstNonEmpty(ref.UID, uid)}, nil
+	return Change{Done: true, Action: "deleted monitor", Name: Echo(firstNonEmpty(r.Name, r.ID)), UID: firstNonEmpty(ref.UID, r.ID)}, nil
 }

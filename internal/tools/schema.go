@@ -18,6 +18,8 @@ import (
 //	desc:"..."     description of the property
 //	enum:"a,b,c"   allowed values
 //	min:"1" max:"25"  numeric bounds
+//	schema:"-"     leave an optional result field out of the schema (output schemas allow extra properties;
+//	               the server instructions describe such fields once instead of in every tool)
 //
 // A field is required unless its json tag has omitempty or it is a pointer.
 func schemaFor(t reflect.Type) (json.RawMessage, error) {
@@ -167,7 +169,7 @@ func addFields(s *schema, t reflect.Type) error {
 			continue
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
+		if name == "-" || f.Tag.Get("schema") == "-" {
 			continue
 		}
 		if f.Anonymous && name == "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -88,9 +89,35 @@ func define[A any, R Result](meta Tool, run func(ctx context.Context, env *Env, 
 		if err != nil {
 			return nil, err
 		}
+		st := &callState{tool: t.Name, readOnly: t.Hints.ReadOnly}
+		ctx = context.WithValue(ctx, stateKey{}, st)
+		// Cursors are bound here, once for every tool: the handler sees only the position inside.
+		cur, bind, paged := pagingOf(reflect.ValueOf(&args).Elem())
+		if paged && cur.String() != "" {
+			c, err := DecodeCursor(t.Name, bind, cur.String())
+			if err != nil {
+				return nil, err
+			}
+			st.in = c
+			cur.SetString(c.Pos)
+		}
 		res, err := run(ctx, env, args)
 		if err != nil {
 			return nil, classify(err)
+		}
+		v := reflect.ValueOf(&res).Elem()
+		if v.Kind() == reflect.Interface {
+			return res, nil
+		}
+		if next, ok := stringField(v, "NextCursor"); ok && next.String() != "" {
+			st.mu.Lock()
+			keep := st.keep
+			st.mu.Unlock()
+			keep.Pos = next.String()
+			next.SetString(EncodeCursor(t.Name, bind, keep))
+		}
+		if r, ok := stringField(v, "Resolved"); ok && len(st.resolved) > 0 {
+			r.SetString(strings.Join(st.resolved, "; "))
 		}
 		return res, nil
 	}

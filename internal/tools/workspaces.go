@@ -58,10 +58,12 @@ type WorkspaceDetail struct {
 	Environments []Element `json:"environments"`
 	Monitors     []Element `json:"monitors"`
 	Mocks        []Element `json:"mocks"`
+	Resolved     string    `json:"resolved,omitempty" schema:"-"`
 }
 
 func (w WorkspaceDetail) Text() string {
 	var b strings.Builder
+	b.WriteString(resolvedLine(w.Resolved))
 	fmt.Fprintf(&b, "%s [%s] id=%s\n", w.Name, w.Type, w.ID)
 	if w.Description != "" {
 		fmt.Fprintf(&b, "%s\n", clip(w.Description, 200))
@@ -86,8 +88,8 @@ func workspaceTools() []*Tool {
 	return []*Tool{
 		define(Tool{
 			Name: "list_workspaces", Title: "List workspaces", Toolset: ToolsetWorkspaces,
-			Description: "List the workspaces the key can see, with type and ID; pass one as the workspace filter of other " +
-				"list tools, or to get_workspace for its contents.",
+			Description: "List the workspaces the key can see, with type and ID (for get_workspace and the workspace " +
+				"filter of list tools).",
 			Hints: Hints{ReadOnly: true, Idempotent: true, OpenWorld: true},
 		}, listWorkspaces),
 		define(Tool{
@@ -115,21 +117,27 @@ func listWorkspaces(ctx context.Context, env *Env, args listWorkspacesArgs) (Wor
 	return out, nil
 }
 
-// resolveWorkspace turns a workspace name or ID into its ID (an ID costs nothing; a name one cached list call).
+// resolveWorkspace turns a workspace name or ID into its ID; "" stays "" (no workspace filter).
 func resolveWorkspace(ctx context.Context, env *Env, query string) (string, error) {
+	r, err := resolveWorkspaceRef(ctx, env, query)
+	return r.ID, err
+}
+
+// resolveWorkspaceRef resolves a workspace in the call's mode (see Mode). A read given an ID costs nothing;
+// anything else costs one cached listing.
+func resolveWorkspaceRef(ctx context.Context, env *Env, query string) (Resolved, error) {
 	q := strings.TrimSpace(query)
-	if q == "" || looksLikeID(q) {
-		return q, nil
+	if q == "" || (looksLikeID(q) && ModeOf(ctx) == Forgiving) {
+		return Resolved{Kind: "workspace", ID: q}, nil
 	}
 	all, err := api.Collect(cached(ctx), env.Client.WorkspacesPager(api.ListWorkspacesOptions{Limit: api.MaxWorkspacePage}, "", api.Bound{MaxPages: 10}))
 	if err != nil {
-		return "", fmt.Errorf("list workspaces to find %q: %w", q, err)
+		if looksLikeID(q) {
+			return Resolved{Kind: "workspace", ID: q}, nil
+		}
+		return Resolved{}, fmt.Errorf("list workspaces to find %s: %w", EchoQ(q), err)
 	}
-	w, err := match("workspace", q, all, func(w api.WorkspaceSummary) ref { return ref{Name: w.Name, ID: w.ID} })
-	if err != nil {
-		return "", err
-	}
-	return w.ID, nil
+	return resolveIn(ctx, "workspace", q, all, func(w api.WorkspaceSummary) ref { return ref{Name: w.Name, ID: w.ID} })
 }
 
 func getWorkspace(ctx context.Context, env *Env, args getWorkspaceArgs) (WorkspaceDetail, error) {

@@ -3,12 +3,18 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +22,12 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/pmops/pmops/internal/api"
+	"github.com/pmops/pmops/internal/app"
+	"github.com/pmops/pmops/internal/clock"
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/mcpserver"
+	"github.com/pmops/pmops/internal/tools"
 )
 
 var (
@@ -184,22 +195,12 @@ func TestHTTPBearerKeySelectsUser(t *testing.T) {
 		{"bearer teammate", map[string]string{"Authorization": "Bearer " + emulator.DemoTeammateKey}, mcp.LATEST_PROTOCOL_VERSION, "sam-reyes"},
 		{"bearer teammate 2025-11-25", map[string]string{"Authorization": "Bearer " + emulator.DemoTeammateKey}, "2025-11-25", "sam-reyes"},
 		{"x-api-key primary", map[string]string{"X-Api-Key": emulator.DemoKey}, "2025-11-25", "dana-okafor"},
-		{"no key", nil, "2025-11-25", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			res := httpCallTool(t, url, tc.header, tc.protocol, "get_account")
 			text := resultText(res)
 			assertNoLeak(t, tc.name, keys, text)
-			if tc.wantUser == "" {
-				if !res.IsError {
-					t.Fatalf("without a key get_account should be an error result; got %s", text)
-				}
-				if !strings.Contains(text, "Authorization: Bearer") {
-					t.Errorf("error should say how to send a key (Authorization: Bearer <key>):\n%s", text)
-				}
-				return
-			}
 			if res.IsError {
 				t.Fatalf("get_account returned isError: %s", text)
 			}
@@ -213,6 +214,53 @@ func TestHTTPBearerKeySelectsUser(t *testing.T) {
 		})
 	}
 	assertNoLeak(t, "mcp -http logs", keys, mcpd.stderr.String(), mcpd.stdout.String())
+}
+
+// TestHTTPLimits checks the bounds of `mcp -http` from outside, on the built binary with small limits.
+func TestHTTPLimits(t *testing.T) {
+	t.Parallel()
+	base := startEmulator(t)
+	mcpd, url := startMCPHTTP(t, cleanEnv("POSTMAN_API_BASE_URL="+base), "-max-sessions", "2", "-max-body-bytes", "2048")
+	const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`
+	post := func(header map[string]string, body string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	key := map[string]string{"Authorization": "Bearer " + emulator.DemoKey}
+
+	resp, body := post(nil, initialize)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") ||
+		!strings.Contains(body, "Authorization: Bearer") {
+		t.Errorf("keyless initialize: %d, WWW-Authenticate %q, body %s; want 401 with a Bearer challenge and a hint", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	if resp, _ := post(key, strings.Repeat(" ", 4096)+initialize); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over -max-body-bytes: %d, want 413", resp.StatusCode)
+	}
+	if resp, _ := post(map[string]string{"Authorization": key["Authorization"], "Origin": "http://evil.example"}, initialize); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("foreign Origin: %d, want 403", resp.StatusCode)
+	}
+	for i := range 2 {
+		if resp, body := post(map[string]string{"Authorization": key["Authorization"], "Origin": "http://localhost:6274"}, initialize); resp.StatusCode != http.StatusOK {
+			t.Fatalf("initialize %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	resp, body = post(key, initialize)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("initialize over -max-sessions: %d, Retry-After %q, %s; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	assertNoLeak(t, "mcp -http logs", []string{emulator.DemoKey}, mcpd.stderr.String(), mcpd.stdout.String())
 }
 
 func httpCallTool(t *testing.T, url string, header map[string]string, protocol, tool string) *mcp.CallToolResult {
@@ -254,4 +302,218 @@ func resultText(res *mcp.CallToolResult) string {
 		}
 	}
 	return strings.Join(parts, "\n")
+}
+
+// TestJunkKeysCannotStealARealKeysBudget runs the production wiring in process (app.Backend's key registry behind
+// mcpserver's bounded HTTP front, over the emulator with a 1 s window of 20 requests): one real key keeps calling
+// tools while 1,000 junk keys open sessions, call a tool (the emulator answers 401) and then end or abandon their
+// sessions. The registry holds only 16 keys, so it evicts constantly; the real key must keep its one client and
+// gate (its session pins it) and see no 429.
+func TestJunkKeysCannotStealARealKeysBudget(t *testing.T) {
+	emu := emulator.New(emulator.Options{Seed: emulator.SeedDemo, Window: time.Second, PerWindow: 20,
+		RouteWindow: time.Second, RoutePerWindow: 10})
+	emuSrv := httptest.NewServer(emu)
+	defer func() { emuSrv.Close(); _ = emu.Close() }()
+
+	var madeMu sync.Mutex
+	made := map[string]int{}
+	backend, err := app.Open(app.Config{BaseURL: emuSrv.URL, MaxKeys: 16, NewClient: func(c api.Config) (*api.Client, error) {
+		madeMu.Lock()
+		made[c.APIKey]++
+		madeMu.Unlock()
+		return api.New(c)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	s, err := mcpserver.New(mcpserver.Options{Env: func(ctx context.Context) (*tools.Env, error) {
+		return backend.Env(mcpserver.KeyFromContext(ctx))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Now())
+	h, err := mcpserver.NewHTTP(s, mcpserver.HTTPOptions{Keys: backend, MaxSessions: 5000, SessionTTL: 10 * time.Minute, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config = mcpserver.NewHTTPServer(h, nil)
+	srv.Start()
+	defer srv.Close()
+	url := srv.URL + "/mcp"
+
+	// The real client: one session, four callers.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	real, err := client.NewStreamableHttpClient(url, transport.WithContinuousListening(),
+		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + emulator.DemoKey}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	if err := real.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = "2025-11-25"
+	init.Params.ClientInfo = mcp.Implementation{Name: "real", Version: "1"}
+	if _, err := real.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+
+	junkDone := make(chan struct{})
+	loadStart := time.Now()
+	var realCalls, realErrors atomic.Int64
+	var firstRealError atomic.Value
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-junkDone:
+					return
+				default:
+				}
+				req := mcp.CallToolRequest{}
+				req.Params.Name = "list_environments"
+				if (i+n)%2 == 0 {
+					req.Params.Name = "get_account"
+				}
+				res, err := real.CallTool(ctx, req)
+				realCalls.Add(1)
+				if err != nil || res.IsError {
+					realErrors.Add(1)
+					if err == nil {
+						err = errors.New(resultText(res))
+					}
+					firstRealError.CompareAndSwap(nil, err.Error())
+					return
+				}
+			}
+		}()
+	}
+	// Idle junk sessions age on the fake clock: a minute a tick, so abandoned ones end after ten ticks (about
+	// 200 ms). The real session has its listening stream open, as real clients do, so it is never idle.
+	stopAging := make(chan struct{})
+	agingDone := make(chan struct{})
+	go func() {
+		defer close(agingDone)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopAging:
+				return
+			case <-tick.C:
+				clk.Advance(time.Minute)
+				h.Sweep()
+			}
+		}
+	}()
+
+	var junkStatus sync.Map // status code → *atomic.Int64
+	count := func(code int) {
+		v, _ := junkStatus.LoadOrStore(code, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+	}
+	keys := make(chan int)
+	var junkWG sync.WaitGroup
+	for range 8 {
+		junkWG.Add(1)
+		go func() {
+			defer junkWG.Done()
+			for i := range keys {
+				count(junkSession(t, url, fmt.Sprintf("PMAK-junk-%04d", i), i%2 == 0))
+			}
+		}()
+	}
+	for i := range 1000 {
+		keys <- i
+	}
+	close(keys)
+	junkWG.Wait()
+	// Keep the real key under load for at least three of the emulator's windows.
+	time.Sleep(time.Until(loadStart.Add(3 * time.Second)))
+	close(junkDone)
+	wg.Wait()
+	close(stopAging)
+	<-agingDone
+
+	st := emu.Stats(emulator.DemoKey)
+	stats := backend.Stats()
+	var codes []string
+	junkStatus.Range(func(k, v any) bool {
+		codes = append(codes, fmt.Sprintf("%d×%d", v.(*atomic.Int64).Load(), k))
+		return true
+	})
+	t.Logf("real key: %d tool calls, emulator admitted %d, 429s %d; junk outcomes %v; registry %+v",
+		realCalls.Load(), st.Admitted, st.RateLimited, codes, stats)
+	if st.RateLimited != 0 {
+		t.Errorf("the real key drew %d × 429", st.RateLimited)
+	}
+	if n := realErrors.Load(); n != 0 {
+		t.Errorf("%d of the real key's %d calls failed; first: %v", n, realCalls.Load(), firstRealError.Load())
+	}
+	madeMu.Lock()
+	if n := made[emulator.DemoKey]; n != 1 {
+		t.Errorf("the registry built %d clients (gates) for the real key, want exactly 1", n)
+	}
+	madeMu.Unlock()
+	if stats.Evicted < 100 {
+		t.Errorf("only %d evictions: the junk keys did not churn the registry, so the test proves little", stats.Evicted)
+	}
+	if st.Admitted < 20 {
+		t.Errorf("the real key was not under load: %d requests admitted", st.Admitted)
+	}
+}
+
+// junkSession initializes with key, calls a tool, and ends the session (or abandons it); it returns the first
+// status that was not 200 (503 when the registry or session table is full), else 200.
+func junkSession(t *testing.T, url, key string, end bool) int {
+	post := func(sid, body string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if sid != "" {
+			req.Header.Set("Mcp-Session-Id", sid)
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		}
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := post("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"junk","version":"1"}}}`)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode
+	}
+	sid := resp.Header.Get("Mcp-Session-Id")
+	resp, err = post(sid, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_account","arguments":{}}}`)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode
+	}
+	if end {
+		req, _ := http.NewRequest(http.MethodDelete, url, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Mcp-Session-Id", sid)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	return http.StatusOK
 }

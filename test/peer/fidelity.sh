@@ -3,7 +3,10 @@
 # (@postman/postman-mcp-server, --full) must get non-error results from our
 # emulator for getAuthenticatedUser, getWorkspaces, getWorkspace,
 # getCollections, getCollection, getEnvironments, getEnvironment, getMonitors,
-# getMonitor, runMonitor and getMocks.
+# getMonitor, runMonitor and getMocks, then the collection-item, mock and
+# global-variable tools (createCollectionFolder, createCollectionRequest,
+# createCollectionResponse, their get/update/delete, createMock, updateMock,
+# deleteMock, updateWorkspaceGlobalVariables, getWorkspaceGlobalVariables).
 #
 # Builds the emulator and the Go driver (test/peer/fidelity), starts the
 # emulator on a free loopback port, runs the driver (which spawns the peer
@@ -52,7 +55,7 @@ free_port() {
 
 scripts/npm-tools.sh >/dev/null || die "npm tools could not be installed"
 # shellcheck source=/dev/null
-. .cache/npm/env.sh
+. "${PMOPS_NPM_CACHE:-.cache/npm}/env.sh"
 
 EMU=${PMOPS_EMULATOR_BIN:-}
 if [[ -z $EMU ]]; then

@@ -140,8 +140,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.ToolsetsCovered, rep.ToolsetsMissing = toolsetCoverage(rep.Ours.ToolNames)
 
-	log.Info("get_collection on the generated collection", "requests", cfg.Generate, "uid", rep.Generated.UID)
-	for _, c := range []struct {
+	log.Info("get_collection on the generated collection", "requests", cfg.Generate, "uid", rep.Generated.UID, "runs", max(cfg.PeerRuns, 1))
+	calls := []struct {
 		spec mcpproc.Spec
 		tool string
 		args map[string]any
@@ -149,12 +149,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{ours, "get_collection", map[string]any{"collection": rep.Generated.UID}},
 		{peer, "getCollection", map[string]any{"collectionId": rep.Generated.ID}},
 		{peer, "getCollection", map[string]any{"collectionId": rep.Generated.ID, "model": "full"}},
-	} {
-		r, err := measureCollection(ctx, cfg, c.spec, c.tool, c.args)
-		if err != nil {
-			return nil, err
+	}
+	// Each call runs in a fresh process, -peer-runs times, the servers taking turns so that load changes on
+	// the machine fall on all of them alike; the row shows the median.
+	rep.Collection = make([]CollectionResult, len(calls))
+	for run := range max(cfg.PeerRuns, 1) {
+		for i, c := range calls {
+			r, err := measureCollection(ctx, cfg, c.spec, c.tool, c.args)
+			if err != nil {
+				return nil, err
+			}
+			samples := append(rep.Collection[i].Samples, r.Elapsed)
+			if run == 0 {
+				rep.Collection[i] = r
+			}
+			rep.Collection[i].Samples = samples
+			rep.Collection[i].Elapsed = measure.Median(samples)
 		}
-		rep.Collection = append(rep.Collection, r)
 	}
 
 	rep.OverheadWarmCalls = 20
@@ -194,10 +205,11 @@ type CollectionResult struct {
 	Args         map[string]any
 	ResultBytes  int // the JSON-RPC result member as sent
 	TextBytes    int
-	Continuation string // next_cursor of structuredContent, if any
-	Items        int    // outline rows in structuredContent
-	Elapsed      time.Duration
-	PeakRSS      int64 // process tree after the call
+	Continuation string          // next_cursor of structuredContent, if any
+	Items        int             // outline rows in structuredContent
+	Elapsed      time.Duration   // median of Samples
+	Samples      []time.Duration // one call in each of several fresh processes
+	PeakRSS      int64           // process tree after the call
 	IsError      bool
 	Text         string // first bytes, for errors
 }

@@ -184,9 +184,9 @@ func sampleReport() *Report {
 		ToolsetsCovered: []string{"account", "workspaces", "collections", "environments", "monitors", "mocks"},
 		Collection: []CollectionResult{
 			{Server: "pmops", Tool: "get_collection", Args: map[string]any{"collection": "1-c1"}, ResultBytes: 21000, TextBytes: 6000,
-				Continuation: "abc", Items: 100, Elapsed: ds(700)[0], PeakRSS: 58 << 20},
+				Continuation: "abc", Items: 100, Elapsed: ds(90)[0], Samples: ds(80, 90, 100), PeakRSS: 58 << 20},
 			{Server: "peer (default)", Tool: "getCollection", Args: map[string]any{"collectionId": "c1"}, ResultBytes: 640000, TextBytes: 590000,
-				Elapsed: ds(180)[0], PeakRSS: 170 << 20},
+				Elapsed: ds(180)[0], Samples: ds(170, 180, 190), PeakRSS: 170 << 20},
 		},
 		Overhead: []OverheadResult{
 			{Server: "pmops", Tool: "get_account", MCP: ds(0.8, 0.9, 1.0), Direct: ds(0.3, 0.4, 0.5)},
@@ -237,6 +237,7 @@ func TestTargets(t *testing.T) {
 		{"no continuation", func(r *Report) { r.Collection[0].Continuation = "" }, "get_collection"},
 		{"big collection", func(r *Report) { r.Collection[0].ResultBytes = 40_000 }, "get_collection"},
 		{"collection error", func(r *Report) { r.Collection[0].IsError = true }, "get_collection"},
+		{"slow outline", func(r *Report) { r.Collection[0].Elapsed = ds(181)[0] }, "outline page time"},
 		{"slow calls", func(r *Report) { r.Overhead[0].MCP = ds(3, 3, 3) }, "overhead"},
 		{"chatty tool", func(r *Report) { r.Calls[1].Warm = reqs("GET /a", "GET /b", "GET /c") }, "API calls"},
 		{"fan-out over", func(r *Report) { r.Calls[2].Cold = reqs("GET /a", "GET /b", "GET /c", "GET /d", "GET /e") }, "API calls"},

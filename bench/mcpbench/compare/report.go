@@ -69,6 +69,16 @@ func (r *Report) Targets() []Target {
 		}
 		t.Peer = strings.Join(peer, "; ")
 		ts = append(ts, t)
+		if len(r.Collection) > 1 {
+			p := r.Collection[1]
+			ts = append(ts, Target{
+				Name: fmt.Sprintf("first outline page time, %s-request collection, median", digits(r.GenerateN)),
+				Ours: fmt.Sprintf("%s ms (n=%d)", ms(o.Elapsed), max(len(o.Samples), 1)),
+				Peer: fmt.Sprintf("%s ms (%s, n=%d)", ms(p.Elapsed), argsLabel(p), max(len(p.Samples), 1)),
+				Goal: "no slower than the official server",
+				Met:  o.Elapsed <= p.Elapsed, // an isError answer fails the size target above
+			})
+		}
 	}
 	if len(r.Overhead) > 0 {
 		o := r.Overhead[0]
@@ -132,7 +142,7 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 		"starts its embedded emulator, which is included in its time and memory.\n")
 
 	fmt.Fprintf(&b, "\n#### get_collection on a %s-request collection\n\n", digits(r.GenerateN))
-	b.WriteString("| server | call | result bytes | text bytes | continuation | outline rows | ms | peak RSS MiB after |\n|---|---|--:|--:|---|--:|--:|--:|\n")
+	b.WriteString("| server | call | result bytes | text bytes | continuation | outline rows | ms, median | peak RSS MiB after |\n|---|---|--:|--:|---|--:|--:|--:|\n")
 	for _, c := range r.Collection {
 		cont := "–"
 		if c.Continuation != "" {
@@ -143,7 +153,7 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 			call += " → isError: " + c.Text
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", cell(c.Server), cell(call), digits(c.ResultBytes),
-			digits(c.TextBytes), cont, c.Items, ms(c.Elapsed), mib(c.PeakRSS))
+			digits(c.TextBytes), cont, c.Items, fmt.Sprintf("%s (n=%d)", ms(c.Elapsed), max(len(c.Samples), 1)), mib(c.PeakRSS))
 	}
 	fmt.Fprintf(&b, "\nThe collection was generated in the emulator (`-generate %d`); pmops got `collection=<uid>` only, the "+
 		"official server `collectionId=<id>` (its default answer is a map of the whole tree).\n", r.GenerateN)

@@ -116,7 +116,7 @@ func TestSingleResourceAcceptsIDOrUIDSuffix(t *testing.T) {
 	}
 }
 
-// contractAPI serves the eleven endpoints with bodies shaped like the
+// contractAPI serves the 28 endpoints with bodies shaped like the
 // vendor's openapi.yaml examples. breakPath makes one path misbehave.
 func contractAPI(t *testing.T, breakPath string, breakWith func(http.ResponseWriter)) *httptest.Server {
 	const ws = "1f0df51a-8658-4ee8-a2a1-d2567dfa09a9"
@@ -135,6 +135,36 @@ func contractAPI(t *testing.T, breakPath string, breakWith func(http.ResponseWri
 		"GET /monitors/" + mon:           `{"monitor":{"id":"` + mon + `","name":"Mon","uid":"12345678-` + mon + `","owner":12345678,"active":true}}`,
 		"POST /monitors/" + mon + "/run": `{"run":{"info":{"jobId":"j1","monitorId":"` + mon + `","status":"success"},"stats":{},"executions":[],"failures":[]}}`,
 		"GET /mocks":                     `{"mocks":[]}`,
+	}
+	// The item, mock and globals endpoints, shaped like the vendor's examples.
+	const folder, request, response, mock = "65a99e60-8e0a-4b6e-b79c-7d8264cc5caa", "c82dd02c-4870-4907-8fcb-593a876cf05b",
+		"cc364734-7dfd-4bfc-897d-be763dcdbb07", "e3d951bf-873f-49ac-a658-b2dcb91d3289"
+	item := func(model, action, id string) string {
+		return `{"model_id":"` + id + `","meta":{"model":"` + model + `","action":"` + action + `"},"data":{"id":"` + id + `","name":"x","owner":"12345678"},"revision":1}`
+	}
+	mockBody := `{"mock":{"id":"` + mock + `","owner":"12345678","uid":"12345678-` + mock + `","collection":"` + col + `","mockUrl":"https://` + mock + `.mock.pstmn.io","name":"m","config":{}}}`
+	globals := `{"values":[{"key":"region","type":"default","value":"eu","enabled":true}]}`
+	base := "/collections/" + col
+	for k, v := range map[string]string{
+		"POST " + base + "/folders":                 item("folder", "import", folder),
+		"GET " + base + "/folders/" + folder:        item("folder", "find", folder),
+		"PUT " + base + "/folders/" + folder:        item("folder", "update", folder),
+		"DELETE " + base + "/folders/" + folder:     item("folder", "destroy", folder),
+		"POST " + base + "/requests":                item("request", "import", request),
+		"GET " + base + "/requests/" + request:      item("request", "find", request),
+		"PUT " + base + "/requests/" + request:      item("request", "update", request),
+		"DELETE " + base + "/requests/" + request:   item("request", "destroy", request),
+		"POST " + base + "/responses":               item("response", "create", response),
+		"GET " + base + "/responses/" + response:    item("response", "find", response),
+		"PUT " + base + "/responses/" + response:    item("response", "update", response),
+		"DELETE " + base + "/responses/" + response: item("response", "destroy", response),
+		"POST /mocks":                                 mockBody,
+		"PUT /mocks/" + mock:                          mockBody,
+		"DELETE /mocks/" + mock:                       `{"mock":{"id":"` + mock + `","uid":"12345678-` + mock + `"}}`,
+		"GET /workspaces/" + ws + "/global-variables": globals,
+		"PUT /workspaces/" + ws + "/global-variables": globals,
+	} {
+		bodies[k] = v
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Api-Key") != "PMAK-test" {
@@ -175,7 +205,7 @@ func TestAgainstContractFake(t *testing.T) {
 		wantOK     bool
 		wantOutput []string
 	}{
-		{name: "conformant", wantOK: true, wantOutput: []string{"11 passed, 0 failed", "PASS runMonitor"}},
+		{name: "conformant", wantOK: true, wantOutput: []string{"28 passed, 0 failed", "PASS runMonitor", "PASS createCollectionRequest", "PASS deleteMock"}},
 		{
 			name: "monitor 404", breakPath: "GET /monitors/1e6b6c77-2031-42d0-9948-76d7251b2dd1",
 			breakWith: func(w http.ResponseWriter) {
@@ -183,7 +213,7 @@ func TestAgainstContractFake(t *testing.T) {
 				w.WriteHeader(http.StatusNotFound)
 				w.Write([]byte(`{"error":{"name":"instanceNotFoundError","message":"The specified monitor does not exist."}}`))
 			},
-			wantOutput: []string{"FAIL getMonitor", "← 404", "10 passed, 1 failed", "X-Api-Key: PMAK-****"},
+			wantOutput: []string{"FAIL getMonitor", "← 404", "27 passed, 1 failed", "X-Api-Key: PMAK-****"},
 		},
 		{
 			name: "wrong content type", breakPath: "GET /me",
@@ -191,7 +221,17 @@ func TestAgainstContractFake(t *testing.T) {
 				w.Header().Set("Content-Type", "text/plain")
 				w.Write([]byte(`{"user":{"id":1}}`))
 			},
-			wantOutput: []string{"FAIL getAuthenticatedUser", "Content-Type", "10 passed, 1 failed"},
+			wantOutput: []string{"FAIL getAuthenticatedUser", "Content-Type", "27 passed, 1 failed"},
+		},
+		{
+			name: "request create fails", breakPath: "POST /collections/12345678-12ece9e1-2abf-4edc-8e34-de66e74114d2/requests",
+			breakWith: func(w http.ResponseWriter) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":{"name":"instanceNotFoundError","message":"We could not find the folder you are looking for"}}`))
+			},
+			// Every later step that needs the request's ID fails too.
+			wantOutput: []string{"FAIL createCollectionRequest", "FAIL getCollectionRequest", "20 passed, 8 failed"},
 		},
 	}
 	for _, tt := range tests {

@@ -3,8 +3,11 @@
 // it spawns the peer over stdio with POSTMAN_API_BASE_URL pointing at a
 // recording proxy in front of the emulator, calls eleven read tools in an
 // order where each takes its arguments from earlier results (a workspace id
-// from getWorkspaces, a collection uid from getCollections, ...), and checks
-// every result is a real answer, not an error. On failure it prints the HTTP
+// from getWorkspaces, a collection uid from getCollections, ...), then the
+// collection-item, mock and global-variable tools (create a folder, a request
+// in it and a saved response; read, update and delete them; create, update
+// and delete a mock; replace and read globals), and checks every result is a
+// real answer, not an error. On failure it prints the HTTP
 // exchange the peer had with the emulator.
 //
 // test/peer/fidelity.sh builds and starts the emulator and runs this.
@@ -92,7 +95,7 @@ func run(peerJS, node, baseURL, key string, timeout time.Duration, verbose bool,
 	}
 
 	s := &session{proc: p, rec: rec, out: out, verbose: verbose, listed: listed}
-	for _, step := range steps {
+	for _, step := range append(steps[:len(steps):len(steps)], itemSteps...) {
 		s.runStep(ctx, step)
 	}
 	fmt.Fprintf(out, "%d passed, %d failed\n", s.passed, s.failed)

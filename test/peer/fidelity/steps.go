@@ -29,6 +29,8 @@ type session struct {
 	environmentID  string
 	monitorID      string
 	workspaceItems map[string]int // kind → count, from getWorkspace
+
+	folderID, requestID, responseID, mockID string // created by itemSteps
 }
 
 // step is one tool under test: args builds its arguments from earlier
