@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pmops/pmops/internal/redistest"
 )
@@ -128,5 +129,50 @@ func TestRedisNamespaces(t *testing.T) {
 		if strings.Contains(k, "tok") {
 			t.Errorf("a token appears in a key name: %q", k)
 		}
+	}
+}
+
+// TestRedisReplicasOneWinner: replicas with their own connections race for one button and one Slack retry; exactly
+// one wins each, whichever replica Slack picked.
+func TestRedisReplicasOneWinner(t *testing.T) {
+	srv := redistest.Start(t)
+	var replicas []*Redis
+	for range 3 {
+		r, err := OpenRedis(t.Context(), srv.URL(0)+"?namespace=shared", RedisOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		replicas = append(replicas, r)
+	}
+	mustPutAction(t, replicas[0], "tok", sampleAction())
+	var n atomic.Int64
+	results := race(func() error {
+		i := n.Add(1)
+		_, err := replicas[i%3].TakeAction(context.Background(), "tok", alice, t0)
+		return err
+	})
+	wins := 0
+	for _, err := range results {
+		if err == nil {
+			wins++
+		} else if !errors.Is(err, ErrUsed) {
+			t.Errorf("loser: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d replicas took the token, want 1", wins)
+	}
+	var firsts atomic.Int64
+	race(func() error {
+		i := n.Add(1)
+		first, err := replicas[i%3].SeenOnce(context.Background(), "slack-retry-1", time.Minute, t0)
+		if first {
+			firsts.Add(1)
+		}
+		return err
+	})
+	if firsts.Load() != 1 {
+		t.Errorf("%d replicas saw the retry first, want 1", firsts.Load())
 	}
 }
