@@ -295,3 +295,65 @@ func Cached(every time.Duration, check func(context.Context) error) func(context
 		return err
 	}
 }
+
+// Lead runs fn only while this replica holds the lease name (the notifier's poller and outbox drain): fn's
+// context is canceled as soon as the lease is lost (at the lease's local deadline, before Redis could let another
+// replica in), and fn is started again when the lease comes back. Without Redis this process always leads. Lead
+// returns when ctx ends. Writes fn makes through NotifyStore(name) are fenced too, so a leader paused past its
+// lease cannot write even if fn has not noticed yet.
+func (o *Ops) Lead(ctx context.Context, name string, fn func(context.Context) error) {
+	l := o.Leader(name)
+	poll := min(100*time.Millisecond, LeaseTTL/50)
+	for ctx.Err() == nil {
+		if _, ok := l.IsLeader(); !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(poll):
+			}
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- fn(lctx) }()
+		running := true
+		for running {
+			select {
+			case err := <-done:
+				running = false
+				if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+					o.log.Warn("leader work stopped; restarting it", "lease", name, "err", err)
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Second):
+					}
+				}
+			case <-time.After(poll):
+				if _, ok := l.IsLeader(); !ok {
+					cancel()
+					<-done
+					running = false
+					o.log.Info("leader work stopped: lease lost", "lease", name)
+				}
+			case <-ctx.Done():
+				cancel()
+				<-done
+				running = false
+			}
+		}
+		cancel()
+	}
+}
+
+// NotifyStore is the notifier's shared store when state lives in Redis, its leader-only writes fenced by the lease
+// name; nil with the SQLite default (the caller opens its own). Closing it closes nothing: Close of Ops does.
+func (o *Ops) NotifyStore(name string) store.NotifyStore {
+	if o.Redis == nil {
+		return nil
+	}
+	return unclosable{o.Redis.Notify().Fenced(name, o.Leader(name))}
+}
+
+type unclosable struct{ *store.NotifyRedis }
+
+func (unclosable) Close() error { return nil }
