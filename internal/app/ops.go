@@ -357,3 +357,29 @@ func (o *Ops) NotifyStore(name string) store.NotifyStore {
 type unclosable struct{ *store.NotifyRedis }
 
 func (unclosable) Close() error { return nil }
+
+// WatchOutbox reports ns's outbox on /metrics: items per state, and the age of the oldest undelivered one (the
+// heads DueOutbox returns at the end of time are each channel's oldest open item). Any backend.
+func (o *Ops) WatchOutbox(ns store.NotifyStore) {
+	o.Metrics.AddOutbox(func(ctx context.Context) (map[string]int, time.Time, error) {
+		stats, err := ns.OutboxStats(ctx)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		by := make(map[string]int, len(stats))
+		for st, n := range stats {
+			by[string(st)] = n
+		}
+		heads, err := ns.DueOutbox(ctx, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		var oldest time.Time
+		for _, h := range heads {
+			if oldest.IsZero() || h.CreatedAt.Before(oldest) {
+				oldest = h.CreatedAt
+			}
+		}
+		return by, oldest, nil
+	})
+}

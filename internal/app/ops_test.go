@@ -1,13 +1,16 @@
 package app
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmops/pmops/internal/redistest"
+	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -144,4 +147,38 @@ func TestOpsSoloLeaderAndMetricsAddr(t *testing.T) {
 	if code, _ := scrape(t, ops.Handler(nil), "/healthz"); code != 200 {
 		t.Errorf("healthz %d", code)
 	}
+}
+
+func TestOpsOutboxMetrics(t *testing.T) {
+	ops, err := OpenOps(OpsConfig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.Close()
+	ns := store.NewNotifyMemory()
+	ops.WatchOutbox(ns)
+	created := time.Now().Add(-90 * time.Second)
+	if _, err := ns.EnqueueOutbox(t.Context(), []store.OutboxItem{{Key: "a", ChannelID: "C1", Kind: store.OutboxPost},
+		{Key: "b", ChannelID: "C2", Kind: store.OutboxPost}}, created); err != nil {
+		t.Fatal(err)
+	}
+	_, m := scrape(t, ops.Handler(nil), "/metrics")
+	if !strings.Contains(m, `pmops_outbox_items{state="pending"} 2`) {
+		t.Errorf("outbox depth missing:\n%s", grep(m, "outbox"))
+	}
+	age := sample(m, "pmops_outbox_oldest_open_seconds")
+	var secs float64
+	if _, err := fmt.Sscanf(strings.TrimPrefix(age, "pmops_outbox_oldest_open_seconds "), "%g", &secs); err != nil || secs < 89 {
+		t.Errorf("outbox age %q, want about 90 s", age)
+	}
+}
+
+// sample is the value text of the metric line called name (no labels).
+func sample(m, name string) string {
+	for _, l := range strings.Split(m, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			return name + " " + v
+		}
+	}
+	return ""
 }
