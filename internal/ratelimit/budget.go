@@ -30,6 +30,8 @@ type budget struct {
 		limit, remaining                         int64
 		cumAt                                    int64 // grantCost at the reporting request's grant
 		nextProbe                                time.Time
+		// resetAt is when Postman said (Retry-After on the quota 429) calls may resume; zero if it did not.
+		resetAt time.Time
 	}
 	storeDownUntil time.Time // store failed: keep to limit/k until then
 	storeHoldUntil time.Time // the store says the window ending then is full
@@ -130,7 +132,7 @@ func (b *budget) snapshot(now time.Time) Snapshot {
 		Remaining:         b.limit,
 		QueuedInteractive: b.queues[Interactive].size, QueuedBackground: b.queues[Background].size,
 		InFlight:   len(b.inflight),
-		MonthLimit: b.month.limit, MonthRemaining: -1, QuotaExhausted: b.month.exhausted,
+		MonthLimit: b.month.limit, MonthRemaining: -1, QuotaExhausted: b.month.exhausted, QuotaResetAt: b.month.resetAt,
 		ClockOffset: b.offset.value(),
 		Count429:    b.stats.count429, Sent: b.stats.sent, CacheHits: b.stats.cacheHits, Coalesced: b.stats.coalesced,
 		StoreDegraded: b.opts.Store != nil && now.Before(b.storeDownUntil),

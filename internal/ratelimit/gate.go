@@ -620,6 +620,8 @@ type Snapshot struct {
 	// requests since the last report.
 	MonthLimit, MonthRemaining int64
 	QuotaExhausted             bool
+	// QuotaResetAt is when Postman said the spent quota allows calls again (zero when it did not say).
+	QuotaResetAt time.Time
 	// ClockOffset is server clock minus local clock, as learnt from Date headers.
 	ClockOffset time.Duration
 	// Count429 is the 429 answers received; BlockedUntil is when the gate reopens after the last one.

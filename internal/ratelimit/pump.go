@@ -448,6 +448,7 @@ func (b *budget) finish(w *waiter, resp *http.Response, err error, h Headers, qu
 			b.exhaust(recv)
 		case w.quotaProbe && b.month.exhausted:
 			b.month.exhausted = false
+			b.month.resetAt = time.Time{}
 			b.g.log.Info("rate gate: monthly quota available again")
 		}
 		w.quotaProbe, w.monthCheck = false, false
@@ -457,6 +458,9 @@ func (b *budget) finish(w *waiter, resp *http.Response, err error, h Headers, qu
 	w.quotaProbe, w.monthCheck = false, false
 	if quota {
 		b.exhaust(recv)
+		if h.RetryAfter > 0 {
+			b.month.resetAt = recv.Add(h.RetryAfter)
+		}
 		return outcome{kind: outcomeError, err: quotaError(w)}
 	}
 	until, reason := b.on429(w, h, recv)

@@ -46,6 +46,11 @@ func quotaSpentAccount(env *Env, err error, now time.Time) (Account, bool) {
 	var ae *api.Error
 	if errors.As(err, &ae) && ae.RetryAfter > 0 {
 		q.ResetsAt = now.Add(ae.RetryAfter).UTC().Truncate(time.Second).Format(time.RFC3339)
+	} else if env.Budget != nil {
+		// The gate refuses later calls itself, so the reset Postman gave on its quota 429 lives in the snapshot.
+		if at := env.Budget().QuotaResetAt; !at.IsZero() {
+			q.ResetsAt = at.UTC().Truncate(time.Second).Format(time.RFC3339)
+		}
 	}
 	a := Account{Quota: q, Rate: gateBudget(env)}
 	if a.Rate != nil {

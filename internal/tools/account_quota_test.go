@@ -26,8 +26,9 @@ func TestAccountWhenQuotaSpent(t *testing.T) {
 		t.Fatalf("no gate snapshot in the answer: %+v", a.Rate)
 	}
 	text := res.Text()
-	// The gate refuses on the server's quota 429 without passing its Retry-After on, so the reset is unknown here.
-	for _, want := range []string{"MONTHLY QUOTA SPENT", "did not say when", "Rate gate"} {
+	// The gate refuses on the server's quota 429; the Retry-After Postman sent with it reaches the answer through
+	// the gate's snapshot.
+	for _, want := range []string{"MONTHLY QUOTA SPENT", "Postman says calls may resume at ", "Rate gate"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
@@ -43,6 +44,9 @@ func TestAccountWhenQuotaSpent(t *testing.T) {
 	}
 	if f.emu.TotalRequests() != sent {
 		t.Error("the gate sent a request for a spent quota")
+	}
+	if again.Quota.ResetsAt == "" || again.Quota.ResetsAt != a.Quota.ResetsAt {
+		t.Errorf("refused by the gate itself, the answer lost Postman's reset: %q then %q", a.Quota.ResetsAt, again.Quota.ResetsAt)
 	}
 }
 
