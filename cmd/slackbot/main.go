@@ -278,7 +278,7 @@ type closableStore interface {
 
 func openStore(path string, ops *app.Ops) (closableStore, error) {
 	if ops.Redis != nil {
-		return ops.Redis, nil
+		return ops.Store(), nil
 	}
 	if path == ":memory:" {
 		return store.NewMemory(), nil

@@ -383,3 +383,12 @@ func (o *Ops) WatchOutbox(ns store.NotifyStore) {
 		return by, oldest, nil
 	})
 }
+
+// Store is the bot's shared store on Ops's Redis connection (nil with the SQLite default). Closing it closes
+// nothing, so the heartbeat and the lease can still leave cleanly when Ops closes.
+func (o *Ops) Store() *store.Redis {
+	if o.Redis == nil {
+		return nil
+	}
+	return store.NewRedis(o.Redis.Client(), o.Redis.Namespace(), false)
+}
