@@ -104,6 +104,10 @@ func OpenOps(cfg OpsConfig, logger *slog.Logger) (*Ops, error) {
 			logger.Warn("replica heartbeat failed", "err", err)
 		}
 		o.AddReady("store", r.Ping)
+		o.Metrics.AddGaugeFunc("pmops_replicas_live", "Replicas heartbeating in Redis at the last beat.",
+			func() float64 { return float64(o.Windows.LiveReplicas()) })
+		o.Metrics.AddGaugeFunc("pmops_gate_fallback_share", "Replicas the gate divides each window by while Redis is unreachable.",
+			func() float64 { return float64(o.Replicas()) })
 		o.wg.Go(func() {
 			o.Windows.RunHeartbeat(ctx, o.ReplicaID, HeartbeatTTL, func(err error) {
 				logger.Warn("replica heartbeat failed; the gate keeps the last known replica count", "err", err)

@@ -57,6 +57,8 @@ func TestOpsRedisMetricsAndReadiness(t *testing.T) {
 		`pmops_gate_sent_total{key="`,
 		`pmops_gate_store_degraded{key="`,
 		`pmops_quota_month_remaining{key="`,
+		"pmops_replicas_live 1",
+		"pmops_gate_fallback_share 3",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)

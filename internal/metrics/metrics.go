@@ -330,3 +330,8 @@ func (s *statusWriter) Flush() {
 }
 
 func httpCode(c int) string { return strconv.Itoa(c) }
+
+// AddGaugeFunc registers a gauge read at scrape time (live replicas, the gate's fallback share).
+func (m *Metrics) AddGaugeFunc(name, help string, fn func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
