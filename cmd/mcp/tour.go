@@ -24,7 +24,7 @@ var tourSteps = [][]string{
 func tour(ctx context.Context, env *tools.Env, stdout, stderr io.Writer) int {
 	for _, step := range tourSteps {
 		fmt.Fprintf(stdout, "$ mcp call %s\n", quoteWords(step))
-		if err := cli.Call(ctx, env, step[0], step[1:], stdout, false); err != nil {
+		if _, err := cli.Call(ctx, env, step[0], step[1:], stdout, cli.Options{}); err != nil {
 			fmt.Fprintf(stdout, "error: %v\n", err)
 		}
 		fmt.Fprintln(stdout)

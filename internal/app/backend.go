@@ -18,6 +18,7 @@ import (
 
 	"github.com/pmops/pmops/internal/api"
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/newman"
 	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/tools"
 )
@@ -36,6 +37,8 @@ type Config struct {
 	// MaxKeys bounds how many keys the registry holds at once (each with its client and gate). Default 256.
 	MaxKeys int
 	Logger  *slog.Logger
+	// Newman runs collections for run_collection; nil leaves collection runs out.
+	Newman *newman.Runner
 	// NewClient builds a key's API client; nil means api.New. Tests count or redirect clients with it.
 	NewClient func(api.Config) (*api.Client, error)
 	// Ops, when set, completes every key's gate (shared window store, metrics hook) and reads the gates for
@@ -53,6 +56,7 @@ type Backend struct {
 	emu     *emulator.Emulator
 	emuSrv  *http.Server
 	runs    *tools.RunLog
+	colRuns *tools.CollectionRuns
 	mu      sync.Mutex
 	clients map[[32]byte]*entry
 	tick    uint64
@@ -94,6 +98,9 @@ func Open(cfg Config) (*Backend, error) {
 	b := &Backend{cfg: cfg, runs: tools.NewRunLog(512), clients: map[[32]byte]*entry{}}
 	if cfg.Ops != nil {
 		cfg.Ops.Metrics.AddGates(b.Snapshots)
+	}
+	if cfg.Newman != nil {
+		b.colRuns = tools.NewCollectionRuns(cfg.Newman)
 	}
 	if cfg.Demo {
 		if cfg.BaseURL != "" || cfg.Region != "" {
@@ -288,7 +295,7 @@ func (b *Backend) envOf(key string, e *entry) (*tools.Env, error) {
 	}
 	b.stats.Created++
 	e.client = c
-	e.env = &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs}
+	e.env = &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs, CollectionRuns: b.colRuns}
 	return e.env, nil
 }
 
@@ -317,8 +324,13 @@ func (b *Backend) evictIdle() bool {
 	return found
 }
 
-// Close stops the demo emulator.
+// Close stops collection runs still going and the demo emulator.
 func (b *Backend) Close() {
+	if b.colRuns != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b.colRuns.Close(ctx)
+		cancel()
+	}
 	if b.emuSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

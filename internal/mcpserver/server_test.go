@@ -31,6 +31,9 @@ func demoEnv(t *testing.T) *tools.Env {
 	return &tools.Env{Client: c, Budget: c.RateBudget, Runs: tools.NewRunLog(8)}
 }
 
+// all serves every toolset (the defaults leave some out).
+var all = tools.Selection{Toolsets: []string{"all"}}
+
 func start(t *testing.T, sel tools.Selection, env *tools.Env) *client.Client {
 	t.Helper()
 	s, err := New(Options{Selection: sel, Env: func(context.Context) (*tools.Env, error) { return env, nil }})
@@ -82,7 +85,7 @@ func textOf(res *mcp.CallToolResult) string {
 }
 
 func TestToolsListCarriesEveryHintAndSchema(t *testing.T) {
-	c := start(t, tools.Selection{}, demoEnv(t))
+	c := start(t, all, demoEnv(t))
 	res, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +112,7 @@ func TestToolsListCarriesEveryHintAndSchema(t *testing.T) {
 }
 
 func TestCallReturnsStructuredAndText(t *testing.T) {
-	c := start(t, tools.Selection{}, demoEnv(t))
+	c := start(t, all, demoEnv(t))
 	res := callTool(t, c, "get_environment", map[string]any{"environment": "staging"})
 	if res.IsError {
 		t.Fatalf("isError: %s", textOf(res))
@@ -129,7 +132,7 @@ func TestCallReturnsStructuredAndText(t *testing.T) {
 }
 
 func TestErrorsAreToolResults(t *testing.T) {
-	c := start(t, tools.Selection{}, demoEnv(t))
+	c := start(t, all, demoEnv(t))
 	for _, tc := range []struct {
 		tool string
 		args map[string]any
@@ -150,7 +153,7 @@ func TestErrorsAreToolResults(t *testing.T) {
 }
 
 func TestReadOnlyHidesAndRefusesWrites(t *testing.T) {
-	c := start(t, tools.Selection{ReadOnly: true}, demoEnv(t))
+	c := start(t, tools.Selection{Toolsets: []string{"all"}, ReadOnly: true}, demoEnv(t))
 	list, _ := c.ListTools(context.Background(), mcp.ListToolsRequest{})
 	for _, tool := range list.Tools {
 		if !*tool.Annotations.ReadOnlyHint {
@@ -166,7 +169,7 @@ func TestReadOnlyHidesAndRefusesWrites(t *testing.T) {
 }
 
 func TestRunMonitorSendsProgress(t *testing.T) {
-	c := start(t, tools.Selection{}, demoEnv(t))
+	c := start(t, all, demoEnv(t))
 	var mu sync.Mutex
 	var got []mcp.JSONRPCNotification
 	c.OnNotification(func(n mcp.JSONRPCNotification) {
@@ -225,7 +228,7 @@ func TestCapText(t *testing.T) {
 }
 
 func TestCollectionResourceTemplate(t *testing.T) {
-	c := start(t, tools.Selection{}, demoEnv(t))
+	c := start(t, all, demoEnv(t))
 	ctx := context.Background()
 	templates, err := c.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
 	if err != nil || len(templates.ResourceTemplates) != 1 {

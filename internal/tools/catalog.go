@@ -18,15 +18,16 @@ type ToolsetInfo struct {
 var toolsets = []ToolsetInfo{
 	{ToolsetAccount, "who the key belongs to, this month's API usage and the live rate budget", true,
 		"get_account costs at most one API call and tells how much quota and rate budget is left."},
-	{ToolsetWorkspaces, "list workspaces and what each contains", true,
-		"Names, IDs and UIDs are all accepted wherever a resource is named; unknown or ambiguous names come back with candidates."},
+	{ToolsetWorkspaces, "list workspaces and what each contains", true, ""},
 	{ToolsetCollections, "browse, create, update and delete collections", true,
 		"get_collection returns an outline; pass request=<name or id> for one request in full, and cursor to continue a long outline."},
 	{ToolsetEnvironments, "read environments and set or unset their variables", true,
 		"Secret values are masked unless reveal=true. Use dry_run=true on set_environment_variables to preview a change."},
-	{ToolsetMonitors, "monitor status, runs and failure analysis", true,
+	{ToolsetMonitors, "monitor status, runs and failure analysis", false,
 		"For a failing monitor call explain_monitor_failure; run_monitor runs it now and returns the failing requests and assertions."},
-	{ToolsetMocks, "list and inspect mock servers", true, ""},
+	{ToolsetMocks, "list and inspect mock servers", false, ""},
+	{ToolsetRuns, "run collections with Newman (installed separately)", false,
+		"run_collection sends the collection's real requests from this machine; async=true returns a handle for get_collection_run."},
 }
 
 // Toolsets returns every toolset in catalogue order.
@@ -40,6 +41,7 @@ var catalog = sync.OnceValue(func() []*Tool {
 	all = append(all, environmentTools()...)
 	all = append(all, monitorTools()...)
 	all = append(all, mockTools()...)
+	all = append(all, runTools()...)
 	return all
 })
 
@@ -139,14 +141,25 @@ func Instructions(selected []*Tool) string {
 	}
 	var b strings.Builder
 	b.WriteString("pmops operates Postman (collections, environments, monitors, mocks, workspaces) through one rate-aware client. ")
-	b.WriteString("Lists return {items, next_cursor}; pass next_cursor back unchanged with the same filters to continue. ")
+	b.WriteString("Wherever a resource is named, its name, ID or UID is accepted (workspaces: name or ID); unknown or ambiguous names come back with candidates. ")
+	b.WriteString("Lists return {items, next_cursor}; pass next_cursor back unchanged as cursor, with the same filters, to continue. ")
 	b.WriteString("Deletes and full replaces need confirm=true; without it they return a preview. ")
 	b.WriteString("Changes take only an ID, a UID or a whole name; reads also take part of a name, and their result's resolved field says what it matched.")
+	var off []string
 	for _, ts := range toolsets {
 		if present[ts.ID] && ts.Instructions != "" {
 			b.WriteString("\n- ")
 			b.WriteString(ts.Instructions)
 		}
+		if !present[ts.ID] {
+			off = append(off, string(ts.ID)+" ("+ts.Description+")")
+		}
+	}
+	if len(off) > 0 {
+		// So an assistant can say what is missing instead of "I can't do that" (the peer's issue #39).
+		b.WriteString("\nNot enabled in this server (the user can add them with -toolsets): ")
+		b.WriteString(strings.Join(off, "; "))
+		b.WriteString(".")
 	}
 	return b.String()
 }

@@ -133,13 +133,25 @@ func TestSelect(t *testing.T) {
 		return len(list), err
 	}
 	all := len(All())
+	defaults := 0
+	for _, tool := range All() {
+		for _, ts := range Toolsets() {
+			if ts.ID == tool.Toolset && ts.Default {
+				defaults++
+			}
+		}
+	}
+	if defaults == 0 || defaults == all {
+		t.Fatalf("%d of %d tools are in default toolsets; the defaults are a core subset", defaults, all)
+	}
 	tests := []struct {
 		name    string
 		sel     Selection
 		want    int
 		wantErr string
 	}{
-		{"defaults cover every toolset", Selection{}, all, ""},
+		{"defaults", Selection{}, defaults, ""},
+		{"default plus one", Selection{Toolsets: []string{"default", "mocks"}}, defaults + 2, ""},
 		{"all", Selection{Toolsets: []string{"all"}}, all, ""},
 		{"one toolset", Selection{Toolsets: []string{"mocks"}}, 2, ""},
 		{"tools alone", Selection{Tools: []string{"get_account", "list_mocks"}}, 2, ""},

@@ -22,6 +22,8 @@ type Env struct {
 	Runs *RunLog
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// CollectionRuns runs collections with Newman (run_collection); nil where the adapter offers no runs.
+	CollectionRuns *CollectionRuns
 }
 
 func (e *Env) now() time.Time {

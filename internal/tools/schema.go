@@ -31,34 +31,44 @@ func schemaFor(t reflect.Type) (json.RawMessage, error) {
 }
 
 // outputSchemaFor derives the schema of a result. It is looser than an input schema on purpose: results may
-// grow fields (so no additionalProperties:false), and nested objects list no required fields, which halves
-// their size in tools/list while the top level still says what is always there.
+// grow fields (so no additionalProperties:false), and it describes the top level only: each property's type
+// (and enum), with nested objects and list items typed but not spelled out. Output schemas were half of
+// tools/list; the text rendering and the tool's description say what nested values hold.
 func outputSchemaFor(t reflect.Type) (json.RawMessage, error) {
 	s, err := schemaOf(t, true)
 	if err != nil {
 		return nil, err
 	}
 	s.AdditionalProperties = nil
-	loosen(s, true)
+	if s.Properties != nil {
+		for _, p := range s.Properties.props {
+			shallow(p)
+		}
+	}
 	return json.Marshal(s)
 }
 
-func loosen(s *schema, top bool) {
+// shallow keeps a nested schema's type, enum and description and drops its structure.
+func shallow(s *schema) {
 	if s == nil {
 		return
 	}
-	if !top {
-		s.Required = nil
-	}
-	loosen(s.Items, false)
-	if s.Properties != nil {
-		for _, p := range s.Properties.props {
-			loosen(p, false)
-		}
+	s.Properties, s.Required = nil, nil
+	if s.Items != nil {
+		s.Items = &schema{Type: s.Items.Type}
 	}
 	if sub, ok := s.AdditionalProperties.(*schema); ok {
-		loosen(sub, false)
+		s.AdditionalProperties = &schema{Type: sub.Type}
 	}
+}
+
+// conventions are argument descriptions the server instructions state once (see Instructions), so schemas leave
+// them out instead of repeating them on every tool: together they were about 1 KB of tools/list.
+var conventions = map[string]bool{
+	"name, ID or UID":            true,
+	"name or ID":                 true,
+	"from next_cursor":           true,
+	"true deletes; else preview": true,
 }
 
 // schema is an ordered JSON Schema object (field order is kept stable for snapshots).
@@ -191,7 +201,9 @@ func addFields(s *schema, t reflect.Type) error {
 		if err != nil {
 			return fmt.Errorf("field %s: %w", f.Name, err)
 		}
-		p.Description = f.Tag.Get("desc")
+		if d := f.Tag.Get("desc"); !conventions[d] {
+			p.Description = d
+		}
 		if e := f.Tag.Get("enum"); e != "" {
 			p.Enum = strings.Split(e, ",")
 		}

@@ -10,10 +10,11 @@ import (
 	"github.com/pmops/pmops/bench/mcpbench/mcpproc"
 	"github.com/pmops/pmops/bench/mcpbench/measure"
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/tools"
 )
 
 // TestBudgets holds the size and API-call targets that do not depend on timing (bench/mcpbench -compare measures
-// the timed ones): tools/list bytes with the default toolsets, the default get_collection answer on a
+// the timed ones): tools/list bytes with the default toolsets and with every toolset, the default get_collection answer on a
 // 4,000-request collection, and Postman API calls per read tool call. Bytes are counted as the server sends them:
 // the JSON-RPC result member over stdio.
 func TestBudgets(t *testing.T) {
@@ -42,10 +43,27 @@ func TestBudgets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if list.ResultBytes > compare.TargetToolsListBytes {
-			t.Errorf("tools/list is %d bytes with the default toolsets, budget %d", list.ResultBytes, compare.TargetToolsListBytes)
+		if list.ResultBytes > compare.TargetDefaultToolsListBytes {
+			t.Errorf("tools/list is %d bytes with the default toolsets, budget %d", list.ResultBytes, compare.TargetDefaultToolsListBytes)
 		}
-		t.Logf("tools/list: %d tools, %d bytes (budget %d)", len(list.Tools), list.ResultBytes, compare.TargetToolsListBytes)
+		t.Logf("tools/list, default toolsets: %d tools, %d bytes (budget %d)", len(list.Tools), list.ResultBytes, compare.TargetDefaultToolsListBytes)
+
+		all, _, _, err := mcpproc.StartAndInitialize(ctx, spec(base, "-toolsets", "all"), measure.Client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer all.Close()
+		full, err := all.ListTools(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.ResultBytes > compare.TargetToolsListBytes {
+			t.Errorf("tools/list is %d bytes with every toolset, budget %d", full.ResultBytes, compare.TargetToolsListBytes)
+		}
+		if len(full.Tools) != len(tools.All()) {
+			t.Errorf("-toolsets all lists %d tools, the catalogue has %d", len(full.Tools), len(tools.All()))
+		}
+		t.Logf("tools/list, every toolset: %d tools, %d bytes (budget %d)", len(full.Tools), full.ResultBytes, compare.TargetToolsListBytes)
 	})
 
 	t.Run("get_collection 4000 requests", func(t *testing.T) {

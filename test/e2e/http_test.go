@@ -75,7 +75,8 @@ func startEmulator(t *testing.T, flags ...string) string {
 func TestConformanceSuite(t *testing.T) {
 	t.Parallel()
 	conformance := npmTool(t, "CONFORMANCE")
-	_, url := startMCPHTTP(t, cleanEnv(), "-demo")
+	// Every toolset, so the monitor triage prompt (which follows its tools) is offered for prompts-list.
+	_, url := startMCPHTTP(t, cleanEnv(), "-demo", "-toolsets", "all")
 	outDir := t.TempDir()
 	res := runCommand(t, 90*time.Second, t.TempDir(), cleanEnv(), conformance, "server", "--url", url, "-o", outDir)
 
@@ -434,6 +435,12 @@ func TestJunkKeysCannotStealARealKeysBudget(t *testing.T) {
 	}
 	for i := range 1000 {
 		keys <- i
+		// Age sessions from this loop too, not only from the ticker: on a loaded machine the ticker falls
+		// behind the junk senders, the registry fills with live junk sessions and refuses instead of evicting.
+		if i%8 == 7 {
+			clk.Advance(11 * time.Minute)
+			h.Sweep()
+		}
 	}
 	close(keys)
 	junkWG.Wait()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/newman/newmantest"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -23,16 +24,22 @@ func forbidden() []string { return append(emulator.DemoSecretValues(), emulator.
 // fails the test if any output contains a demo secret or the demo key.
 func inspect(t *testing.T, args ...string) result {
 	t.Helper()
-	res := inspectRaw(t, args...)
+	return inspectEnv(t, nil, args...)
+}
+
+// inspectEnv is inspect with extra environment for the server (the inspector passes its environment on).
+func inspectEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	res := inspectRaw(t, env, args...)
 	assertNoLeak(t, "inspector "+strings.Join(args, " "), forbidden(), res.stdout, res.stderr)
 	return res
 }
 
-func inspectRaw(t *testing.T, args ...string) result {
+func inspectRaw(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	inspector := npmTool(t, "INSPECTOR")
 	argv := append([]string{inspector, "--cli", mcpBin, "-demo"}, args...)
-	return runCommand(t, inspectorTimeout, t.TempDir(), cleanEnv(), argv...)
+	return runCommand(t, inspectorTimeout, t.TempDir(), cleanEnv(env...), argv...)
 }
 
 // toolCallResult is the raw tools/call result the inspector prints.
@@ -72,7 +79,12 @@ func callTool(t *testing.T, tool string, args map[string]any) (toolCallResult, r
 		}
 		argv = append(argv, "--tool-arg", k+"="+string(v))
 	}
-	res := inspect(t, argv...)
+	// Calls reach every toolset, not only the default ones tools/list is checked against.
+	env := []string{"PMOPS_TOOLSETS=all"}
+	if nm := newmantest.Find(); nm != "" {
+		env = append(env, "PMOPS_NEWMAN="+nm)
+	}
+	res := inspectEnv(t, env, argv...)
 	if res.exitCode != 0 {
 		t.Fatalf("inspector tools/call %s exited %d\nstdout:\n%s\nstderr:\n%s", tool, res.exitCode, tail(res.stdout), tail(res.stderr))
 	}
@@ -210,6 +222,13 @@ func TestInspectorToolCalls(t *testing.T) {
 		{"mocks", "list_mocks", nil, func(t *testing.T, sc map[string]any, text string) {
 			requireItemNamed(t, sc, "Payments API mock")
 		}},
+		// Real Newman, offline: the demo staging environment points the Payments API at the emulator's mock.
+		{"runs", "run_collection", map[string]any{"collection": "Payments API", "environment": "staging"}, func(t *testing.T, sc map[string]any, text string) {
+			totals, _ := sc["totals"].(map[string]any)
+			if sc["status"] != "failed" || totals["failed_assertions"] != float64(1) {
+				t.Errorf("want exactly one failing assertion; got %v %v\n%s", sc["status"], totals, text)
+			}
+		}},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -257,7 +276,7 @@ func requireItemNamed(t *testing.T, sc map[string]any, name string) {
 // very values emulator.DemoSecretValues lists.
 func TestInspectorRevealShowsSecrets(t *testing.T) {
 	t.Parallel()
-	res := inspectRaw(t, "--method", "tools/call", "--tool-name", "get_environment",
+	res := inspectRaw(t, nil, "--method", "tools/call", "--tool-name", "get_environment",
 		"--tool-arg", `environment="staging"`, "--tool-arg", "reveal=true")
 	if res.exitCode != 0 {
 		t.Fatalf("exit code %d\nstderr:\n%s", res.exitCode, tail(res.stderr))

@@ -154,7 +154,7 @@ var adapters = []adapter{
 			words = append(words, k+"="+string(b))
 		}
 		var out bytes.Buffer
-		err := cli.Call(context.Background(), w.env, tool, words, &out, true)
+		_, err := cli.Call(context.Background(), w.env, tool, words, &out, cli.Options{JSON: true})
 		if err != nil {
 			return outcome{isError: true, text: err.Error(), size: out.Len() + len(err.Error())}
 		}

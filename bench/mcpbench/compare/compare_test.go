@@ -173,7 +173,7 @@ func sampleReport() *Report {
 		Emulator:  "postman-emulator -addr 127.0.0.1:0 -generate 4000",
 		Generated: CollectionRef{ID: "c1", UID: "1-c1", Name: "Generated 4000"},
 		GenerateN: 4000,
-		Ours: measure.Result{Name: "pmops", InitTimes: ds(9, 10, 11), Tools: 23, ToolsListBytes: 23000, ToolsListMsgBytes: 23034,
+		Ours: measure.Result{Name: "pmops", InitTimes: ds(9, 10, 11), Tools: 14, ToolsListBytes: 13000, ToolsListMsgBytes: 13034,
 			ToolsListTimes: ds(1), PeakRSS: []int64{12 << 20, 13 << 20, 14 << 20}, PeakRSSProcs: 1},
 		OursDemo: measure.Result{Name: "pmops -demo", InitTimes: ds(30), Tools: 23, ToolsListBytes: 23000, ToolsListMsgBytes: 23034,
 			ToolsListTimes: ds(1), PeakRSS: []int64{17 << 20}, PeakRSSProcs: 1},
@@ -181,7 +181,7 @@ func sampleReport() *Report {
 			ToolsListTimes: ds(40), PeakRSS: []int64{145 << 20}, PeakRSSProcs: 1},
 		PeerFull: measure.Result{Name: "peer (--full)", InitTimes: ds(1800), Tools: 204, ToolsListBytes: 411262, ToolsListMsgBytes: 411296,
 			ToolsListTimes: ds(60), PeakRSS: []int64{146 << 20}, PeakRSSProcs: 1},
-		ToolsetsCovered: []string{"account", "workspaces", "collections", "environments", "monitors", "mocks"},
+		ToolsetsCovered: []string{"account", "workspaces", "collections", "environments"},
 		Collection: []CollectionResult{
 			{Server: "pmops", Tool: "get_collection", Args: map[string]any{"collection": "1-c1"}, ResultBytes: 21000, TextBytes: 6000,
 				Continuation: "abc", Items: 100, Elapsed: ds(90)[0], Samples: ds(80, 90, 100), PeakRSS: 58 << 20},
@@ -232,8 +232,8 @@ func TestTargets(t *testing.T) {
 	}{
 		{"slow start", func(r *Report) { r.Ours.InitTimes = ds(25, 26, 27) }, "spawn"},
 		{"fat process", func(r *Report) { r.Ours.PeakRSS = []int64{30 << 20} }, "peak RSS"},
-		{"big tools/list", func(r *Report) { r.Ours.ToolsListBytes = 24_001 }, "tools/list result"},
-		{"toolset missing", func(r *Report) { r.ToolsetsMissing = []string{"mocks"} }, "tools/list result"},
+		{"big tools/list", func(r *Report) { r.Ours.ToolsListBytes = 16_001 }, "tools/list result"},
+		{"toolset missing", func(r *Report) { r.ToolsetsMissing = []string{"environments"} }, "tools/list result"},
 		{"no continuation", func(r *Report) { r.Collection[0].Continuation = "" }, "get_collection"},
 		{"big collection", func(r *Report) { r.Collection[0].ResultBytes = 40_000 }, "get_collection"},
 		{"collection error", func(r *Report) { r.Collection[0].IsError = true }, "get_collection"},
