@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,8 +23,11 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/pmops/pmops/internal/app"
+	"github.com/pmops/pmops/internal/newman"
+	"github.com/pmops/pmops/internal/notify"
 	"github.com/pmops/pmops/internal/slackbot"
 	"github.com/pmops/pmops/internal/store"
+	"github.com/pmops/pmops/internal/tools"
 	"github.com/pmops/pmops/internal/vault"
 )
 
@@ -40,7 +44,12 @@ type config struct {
 	signingSecret string
 	appToken      string
 	secretKey     string
+	hooksAddr     string
+	hooksURL      string
+	hookToken     string
 	jobTimeout    time.Duration
+	newman        string
+	maxRuns       int
 	ops           app.OpsConfig
 }
 
@@ -66,7 +75,12 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.workers, "workers", workers, "concurrent Postman jobs [PMOPS_SLACK_WORKERS]")
 	jobTimeout, jobErr := time.ParseDuration(app.EnvOr("PMOPS_SLACK_JOB_TIMEOUT", slackbot.DefaultJobTimeout.String()))
 	fs.DurationVar(&c.jobTimeout, "job-timeout", jobTimeout, "how long a command's reads and writes may take, queueing included; monitor runs continue past it in the background [PMOPS_SLACK_JOB_TIMEOUT]")
+	fs.StringVar(&c.newman, "newman", app.EnvOr("PMOPS_NEWMAN", ""), "Newman's bin/newman.js or package directory for /postman run (default: newman on PATH) [PMOPS_NEWMAN]")
+	maxRuns, _ := strconv.Atoi(app.EnvOr("PMOPS_MAX_RUNS", "2"))
+	fs.IntVar(&c.maxRuns, "max-runs", maxRuns, "collection runs at once (1-64); more wait in a queue [PMOPS_MAX_RUNS]")
 	c.app.AddPostmanFlags(fs)
+	fs.StringVar(&c.hooksAddr, "hooks-addr", app.EnvOr("PMOPS_HOOKS_ADDR", ""), "in Socket Mode, listen address for Postman's monitor webhook ("+notify.HookPathPrefix+"<PMOPS_HOOK_TOKEN>) and /healthz; in HTTP mode the webhook is on -http [PMOPS_HOOKS_ADDR]")
+	fs.StringVar(&c.hooksURL, "hooks-url", app.EnvOr("PMOPS_HOOKS_URL", ""), "public base URL Postman reaches the webhook at, shown by /postman subscribe, e.g. https://bot.example.com [PMOPS_HOOKS_URL]")
 	c.ops.AddFlags(fs)
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
@@ -83,6 +97,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	c.signingSecret = strings.TrimSpace(os.Getenv("SLACK_SIGNING_SECRET"))
 	c.appToken = strings.TrimSpace(os.Getenv("SLACK_APP_TOKEN"))
 	c.secretKey = strings.TrimSpace(os.Getenv(vault.EnvVar))
+	c.hookToken = strings.TrimSpace(os.Getenv("PMOPS_HOOK_TOKEN"))
 	return c, nil
 }
 
@@ -90,6 +105,12 @@ func parse(args []string, stderr io.Writer) (config, error) {
 func (c config) check() error {
 	if c.workers < 1 || c.workers > 1024 {
 		return fmt.Errorf("-workers %d: use 1 to 1024", c.workers)
+	}
+	if c.hookToken != "" && len(c.hookToken) < notify.MinHookTokenLen {
+		return fmt.Errorf("PMOPS_HOOK_TOKEN must be at least %d characters; generate one with: openssl rand -hex 32", notify.MinHookTokenLen)
+	}
+	if c.hooksAddr != "" && c.hookToken == "" {
+		return errors.New("-hooks-addr needs PMOPS_HOOK_TOKEN (the secret in the webhook URL); set it, or drop -hooks-addr")
 	}
 	if c.jobTimeout < time.Second || c.jobTimeout > time.Hour {
 		return fmt.Errorf("-job-timeout %s: use 1s to 1h", c.jobTimeout)
@@ -151,6 +172,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		sealer = v
 	}
+	if c.maxRuns < 1 || c.maxRuns > 64 {
+		fmt.Fprintf(stderr, "slackbot: -max-runs %d: use 1 to 64\n", c.maxRuns)
+		return 2
+	}
+	runner := newman.NewRunner(newman.Options{Path: c.newman, MaxRuns: c.maxRuns, Logger: logger.With("component", "newman")})
+	if err := runner.Available(); err != nil && c.newman != "" {
+		// An explicit path that does not work is a configuration error; a Newman merely absent from PATH is not:
+		// /postman run then says how to install it.
+		fmt.Fprintf(stderr, "slackbot: -newman %s: %v\n", c.newman, err)
+		return 2
+	}
+	c.app.Newman = runner
 	backend, err := app.Open(c.app)
 	if err != nil {
 		fmt.Fprintf(stderr, "slackbot: %v\n", err)
@@ -221,6 +254,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logger.Info("Slack accepted SLACK_BOT_TOKEN", "team", who.Team, "bot_user", who.UserID)
 	responder := slackbot.NewSlackResponder(api, logger)
 	cfg.Responder = responder
+	notifier, err := startNotifier(ctx, c, st, api, backend, ops, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	cfg.Notify = notifier
 	cfg.Groups = func(ctx context.Context, id string) ([]string, error) {
 		return api.GetUserGroupMembersContext(ctx, id)
 	}
@@ -242,6 +281,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if c.appToken != "" {
 		logger.Info("serving Slack over Socket Mode")
+		if c.hooksAddr != "" {
+			hl, err := net.Listen("tcp", c.hooksAddr)
+			if err != nil {
+				fmt.Fprintf(stderr, "slackbot: listen on -hooks-addr %s: %v\n", c.hooksAddr, err)
+				return 2
+			}
+			hsrv := &http.Server{Handler: hooksMux(notifier, nil), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+			logger.Info("serving Postman's monitor webhook", "addr", hl.Addr().String(), "path", notify.HookPathPrefix+"<token>")
+			go func() { _ = hsrv.Serve(hl) }()
+			defer hsrv.Close()
+		}
 		sm := &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
 		if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "slackbot: Socket Mode stopped: %v\n", err)
@@ -255,7 +305,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "slackbot: listen on %s: %v\n", c.httpAddr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: ops.Handler(h.Handler()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ops.Handler(hooksMux(notifier, h.Handler())), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
 	logger.Info("serving Slack request URLs", "addr", ln.Addr().String(), "commands", "/slack/commands", "interactions", "/slack/interactions")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -296,6 +346,47 @@ func (c config) storePath() string {
 		return ":memory:"
 	}
 	return "pmops.db"
+}
+
+// startNotifier starts the monitor notifier on the bot's store: Postman's webhook (with PMOPS_HOOK_TOKEN), polling
+// with the team key (when there is one) and runs pmops starts.
+func startNotifier(ctx context.Context, c config, st closableStore, api *slack.Client, backend *app.Backend, ops *app.Ops, logger *slog.Logger) (*notify.Notifier, error) {
+	var ns store.NotifyStore = store.NewNotifyMemory()
+	if s, ok := st.(*store.SQLite); ok {
+		ns = s.Notify()
+	}
+	if rs := ops.NotifyStore("notifier"); rs != nil {
+		ns = rs // shared by the replicas; the leader's writes fenced by the lease
+	}
+	ops.WatchOutbox(ns)
+	cfg := notify.Config{Store: ns, Slack: api, HookToken: c.hookToken, HookBaseURL: c.hooksURL, Logger: logger.With("component", "notify")}
+	if backend.HasDefaultKey() {
+		cfg.Env = func(ctx context.Context) (*tools.Env, error) { return backend.DefaultEnv(ctx) }
+	}
+	n, err := notify.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	backend.SetRunHistory(n.History(), n.ObserveRun)
+	// Polling, fan-out and delivery run on the lease holder only (always, without Redis); any replica takes webhooks.
+	go ops.Lead(ctx, "notifier", n.Run)
+	if c.hookToken == "" {
+		logger.Info("monitor webhook receiver off (set PMOPS_HOOK_TOKEN to turn it on); subscribed monitors are polled")
+	}
+	return n, nil
+}
+
+// hooksMux serves Postman's monitor webhook and /healthz beside the Slack handler (nil in Socket Mode).
+func hooksMux(n *notify.Notifier, slackHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	if h := n.HookHandler(); h != nil {
+		mux.Handle(notify.HookPathPrefix, h)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	if slackHandler != nil {
+		mux.Handle("/", slackHandler)
+	}
+	return mux
 }
 
 // given says whether a flag was set on the command line.

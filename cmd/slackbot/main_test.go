@@ -29,6 +29,8 @@ func TestBadConfigExitsWithAMessage(t *testing.T) {
 		{"bad job timeout env", []string{"-console"}, map[string]string{"PMOPS_SLACK_JOB_TIMEOUT": "soon"}, "PMOPS_SLACK_JOB_TIMEOUT"},
 		{"stray argument", []string{"-console", "extra"}, nil, "unexpected arguments"},
 		{"bad log level", []string{"-console", "-log-level", "loud"}, nil, "bad -log-level"},
+		{"bad newman", []string{"-console", "-demo", "-newman", "/nonexistent/newman.js"}, nil, "-newman /nonexistent/newman.js"},
+		{"bad max runs", []string{"-console", "-demo", "-max-runs", "0"}, nil, "-max-runs 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,6 +56,7 @@ type Backend struct {
 	emu     *emulator.Emulator
 	emuSrv  *http.Server
 	runs    *tools.RunLog
+	history tools.RunHistory // set by SetRunHistory (history.go)
 	colRuns *tools.CollectionRuns
 	mu      sync.Mutex
 	clients map[[32]byte]*entry
@@ -295,7 +296,7 @@ func (b *Backend) envOf(key string, e *entry) (*tools.Env, error) {
 	}
 	b.stats.Created++
 	e.client = c
-	e.env = &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs, CollectionRuns: b.colRuns}
+	e.env = &tools.Env{Client: c, Budget: c.RateBudget, Runs: b.runs, CollectionRuns: b.colRuns, History: b.history}
 	return e.env, nil
 }
 

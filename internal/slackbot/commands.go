@@ -34,6 +34,8 @@ func (d *Dispatcher) handleCommand(ctx context.Context, req Request) Ack {
 		return d.logout(ctx, req)
 	case "whoami":
 		return d.whoami(ctx, req)
+	case notifyVerb:
+		return d.handleNotify(ctx, req, cmd)
 	}
 	env, who, err := d.envFor(ctx, req)
 	if err != nil {
@@ -152,6 +154,10 @@ func writeTarget(toolName string) (kind, arg string) {
 // proposeWrite resolves what a write names (exactly: a partial name is never written to), says when there is
 // nothing to do, and otherwise previews the change under the resolved name with Confirm and Cancel.
 func (d *Dispatcher) proposeWrite(ctx context.Context, st *jobState, env *tools.Env, cmd Command) {
+	if cmd.Tool == "run_collection" {
+		d.proposeRun(ctx, st, env, cmd)
+		return
+	}
 	req := st.req
 	r := d.renderer(req)
 	cmd.Args = maps.Clone(cmd.Args)
@@ -329,6 +335,9 @@ func (d *Dispatcher) handleAction(ctx context.Context, req Request) Ack {
 	case slackrender.ActionConfirm:
 		if err := d.mayWrite(ctx, req, who); err != nil {
 			return msgAck(slackrender.Text(err.Error()))
+		}
+		if cmd.Tool == "run_collection" {
+			return d.queue(req, env, true, func(ctx context.Context, st *jobState) { d.runCollection(st, env, cmd, p.Subject) })
 		}
 		if cmd.Tool == "run_monitor" {
 			return d.queue(req, env, true, func(ctx context.Context, st *jobState) { d.runMonitor(st, env, cmd, p.Subject) })

@@ -24,6 +24,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pmops/pmops/internal/notify"
 	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/slackrender"
 	"github.com/pmops/pmops/internal/store"
@@ -135,8 +136,10 @@ type Config struct {
 	// ActionTTL is how long a confirm or pick button stays valid (default 15 min).
 	ActionTTL time.Duration
 	WebURL    string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Notify, when set, serves the notification commands and buttons (notify.go).
+	Notify *notify.Notifier
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Dispatcher turns requests into tool calls and answers.
@@ -338,6 +341,16 @@ func (d *Dispatcher) Handle(ctx context.Context, req Request) Ack {
 	case KindCommand:
 		return d.handleCommand(ctx, req)
 	case KindAction:
+		if strings.HasPrefix(req.ActionID, notifyActionPrefix) {
+			ack := d.handleNotifyButton(ctx, req)
+			if ack.Message != nil {
+				d.enqueueReply(req, *ack.Message, ReplyMode{InChannel: ack.InChannel})
+			}
+			if ack.Sent != nil {
+				ack.Sent()
+			}
+			return Ack{}
+		}
 		// Slack ignores an ack body for button clicks: whatever the click says goes back as a reply.
 		if ack := d.handleAction(ctx, req); ack.Message != nil {
 			d.enqueueReply(req, *ack.Message, ReplyMode{})

@@ -67,8 +67,12 @@ func ParseCommand(text string) Command {
 		return tool("list_monitors", optional("workspace", rejoin(rest)))
 	case "monitor":
 		return parseMonitor(rest)
+	case "subscribe", "unsubscribe", "subscriptions", "mute", "unmute":
+		return parseNotify(head, rest)
 	case "mocks":
 		return tool("list_mocks", optional("workspace", rejoin(rest)))
+	case "run":
+		return parseRun(rest)
 	}
 	return Command{Verb: "help", Problem: "Unknown command “" + clipWord(words[0]) + "”."}
 }
@@ -106,6 +110,8 @@ func usageFor(text string) string {
 		return "collection <name>"
 	case "workspace":
 		return "workspace <name>"
+	case "run":
+		return runUsage
 	}
 	return "help"
 }
@@ -193,7 +199,7 @@ func parseMonitor(rest []string) Command {
 	}
 	sub, args := strings.ToLower(rest[0]), strings.Join(rest[1:], " ")
 	switch sub {
-	case "run", "pause", "resume", "why", "explain":
+	case "run", "pause", "resume", "why", "explain", "history":
 		if args == "" {
 			return usage("monitor " + sub + " <name>")
 		}
@@ -209,6 +215,8 @@ func parseMonitor(rest []string) Command {
 		return c
 	case "why", "explain":
 		return tool("explain_monitor_failure", map[string]any{"monitor": args})
+	case "history":
+		return tool("monitor_history", map[string]any{"monitor": args})
 	}
 	return tool("get_monitor", map[string]any{"monitor": strings.Join(rest, " ")})
 }

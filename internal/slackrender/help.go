@@ -23,6 +23,9 @@ var helpGroups = []struct {
 		{"collections [workspace]", "list collections, optionally in one workspace", "collections Payments Team"},
 		{"collection <name>", "outline of a collection's folders and requests", "collection Orders API"},
 	}},
+	{"Collection runs", []command{
+		{"run <collection> [env <environment>] [folder <folder>]", "run a collection's requests with Newman; asks you to confirm, shows progress, then failures and a Re-run button", "run Payments API env staging"},
+	}},
 	{"Environments", []command{
 		{"envs [workspace]", "list environments", "envs"},
 		{"env get <env> [key]", "show variables (secret values stay masked)", "env get Staging baseUrl"},

@@ -70,6 +70,8 @@ func renderDoc(res tools.Result, w webRoot, opts Options) *doc {
 		return mockRow(r, w, opts)
 	case tools.Change:
 		return change(r, w)
+	case tools.MonitorHistory:
+		return historyDoc(r, w)
 	}
 	return plainDoc(res)
 }

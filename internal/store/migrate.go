@@ -67,7 +67,7 @@ var migrations = []string{
 		forget_at  INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX action_tombstones_forget_at ON action_tombstones (forget_at);`,
-	// 3: the monitor notifier's state (notify_schema.go).
+	// 3: the monitor notifier's state (notify_sqlite.go).
 	notifySchema,
 }
 

@@ -73,6 +73,9 @@ type NotifyStore interface {
 	RetryOutbox(ctx context.Context, id int64, notBefore time.Time, lastErr string) error
 	// DropOutbox closes item id without delivering it, with the reason.
 	DropOutbox(ctx context.Context, id int64, reason string, now time.Time) error
+	// DropChannel closes every open item of channelID without delivering it (the bot left the channel) and
+	// returns how many it closed.
+	DropChannel(ctx context.Context, channelID, reason string, now time.Time) (int, error)
 	// Outbox returns the item with key (ErrNotFound if none).
 	Outbox(ctx context.Context, key string) (OutboxItem, error)
 	// ThreadTS returns the Slack timestamp of the thread parent delivered for parentKey (ErrNotFound until then).

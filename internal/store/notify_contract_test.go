@@ -395,6 +395,12 @@ func testOutboxOrder(t *testing.T, s NotifyStore) {
 	if got.State != OutboxDropped || got.LastError != "not_in_channel" {
 		t.Errorf("dropped item: %+v", got)
 	}
+	if n, err := s.DropChannel(ctx, "CA", "channel_not_found", t0); err != nil || n != 1 {
+		t.Errorf("drop channel: %d %v, want 1 (a2)", n, err)
+	}
+	if due, _ = s.DueOutbox(ctx, t0.Add(time.Minute), 0); len(due) != 1 || due[0].Key != "b1" {
+		t.Errorf("after dropping CA: %+v", due)
+	}
 }
 
 func testOutboxLifecycle(t *testing.T, s NotifyStore) {

@@ -551,6 +551,23 @@ func (m *NotifyMemory) DropOutbox(ctx context.Context, id int64, reason string, 
 	return nil
 }
 
+// DropChannel implements NotifyStore.
+func (m *NotifyMemory) DropChannel(ctx context.Context, channelID, reason string, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, it := range m.outbox {
+		if it.ChannelID == channelID && openState(it.State) {
+			it.State, it.LastError, it.DoneAt = OutboxDropped, reason, normalizeTime(now)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Outbox implements NotifyStore.
 func (m *NotifyMemory) Outbox(ctx context.Context, key string) (OutboxItem, error) {
 	if err := ctx.Err(); err != nil {

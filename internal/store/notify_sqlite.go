@@ -741,6 +741,17 @@ func (n *NotifySQLite) DropOutbox(ctx context.Context, id int64, reason string, 
 	return nil
 }
 
+// DropChannel implements NotifyStore.
+func (n *NotifySQLite) DropChannel(ctx context.Context, channelID, reason string, now time.Time) (int, error) {
+	res, err := n.db.ExecContext(ctx, `UPDATE notify_outbox SET state = 'dropped', last_error = ?, done_at = ?
+		WHERE channel_id = ? AND state IN ('pending', 'sending')`, reason, now.UnixNano(), channelID)
+	if err != nil {
+		return 0, fmt.Errorf("drop deliveries of %s: %w", channelID, err)
+	}
+	c, err := res.RowsAffected()
+	return int(c), err
+}
+
 // Outbox implements NotifyStore.
 func (n *NotifySQLite) Outbox(ctx context.Context, key string) (OutboxItem, error) {
 	it, err := scanOutbox(n.db.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM notify_outbox WHERE key = ?`, key))

@@ -19,8 +19,9 @@ var toolsets = []ToolsetInfo{
 	{ToolsetAccount, "who the key belongs to, this month's API usage and the live rate budget", true,
 		"get_account costs at most one API call and tells how much quota and rate budget is left."},
 	{ToolsetWorkspaces, "list workspaces and what each contains", true, ""},
-	{ToolsetCollections, "browse, create, update and delete collections", true,
-		"get_collection returns an outline; pass request=<name or id> for one request in full, and cursor to continue a long outline."},
+	{ToolsetCollections, "browse, create, update and delete collections and the requests, folders and examples in them", true,
+		"get_collection returns an outline; pass request=<name or id> for one request in full, and cursor to continue a long outline. " +
+			"edit_collection_item names items by Folder/Name path or ID where names repeat."},
 	{ToolsetEnvironments, "read environments and set or unset their variables", true,
 		"Secret values are masked unless reveal=true. Use dry_run=true on set_environment_variables to preview a change."},
 	{ToolsetMonitors, "monitor status, runs and failure analysis", false,
@@ -40,6 +41,7 @@ var catalog = sync.OnceValue(func() []*Tool {
 	all = append(all, collectionTools()...)
 	all = append(all, environmentTools()...)
 	all = append(all, monitorTools()...)
+	all = append(all, historyTools()...)
 	all = append(all, mockTools()...)
 	all = append(all, runTools()...)
 	return all

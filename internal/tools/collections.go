@@ -231,6 +231,7 @@ func collectionTools() []*Tool {
 			Description: "Delete a collection for good; without confirm=true it only previews.",
 			Hints:       Hints{Destructive: true, Idempotent: true, OpenWorld: true},
 		}, deleteCollection),
+		itemTools()[0],
 	}
 }
 

@@ -20,6 +20,8 @@ type Env struct {
 	Progress func(done, total int, message string)
 	// Runs remembers monitor runs this process has seen, so a failure can be explained without re-running.
 	Runs *RunLog
+	// History is the notifier's record of past runs (monitor_history, explain_monitor_failure); nil when not kept.
+	History RunHistory
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// CollectionRuns runs collections with Newman (run_collection); nil where the adapter offers no runs.

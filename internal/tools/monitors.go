@@ -603,7 +603,7 @@ func explainMonitorFailure(ctx context.Context, env *Env, args explainArgs) (Run
 			if rep.Passed {
 				rep.Note = "the latest run passed; nothing to explain"
 			}
-			return rep, nil
+			return withHistory(ctx, env, rep), nil
 		}
 	}
 	if args.Rerun {
@@ -622,7 +622,7 @@ func explainMonitorFailure(ctx context.Context, env *Env, args explainArgs) (Run
 		rep.Note = "Postman's API reports only the numbers of a past run; pmops did not see this run's details. " +
 			"Call again with rerun=true to run the monitor now and capture which requests and assertions fail."
 	}
-	return rep, nil
+	return withHistory(ctx, env, rep), nil
 }
 
 func setMonitorActiveTool(ctx context.Context, env *Env, args setMonitorActiveArgs) (Change, error) {

@@ -12,6 +12,8 @@ type RunLog struct {
 	mu   sync.Mutex
 	runs map[string]api.MonitorRun
 	max  int
+	// observe, when set (SetObserver in history.go), hears of every run added.
+	observe func(ObservedRun)
 }
 
 // NewRunLog keeps the latest run of up to max monitors.
@@ -22,7 +24,13 @@ func NewRunLog(max int) *RunLog {
 // Add records run as the latest of monitor uid.
 func (l *RunLog) Add(uid string, run api.MonitorRun) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	defer func() {
+		observe := l.observe
+		l.mu.Unlock()
+		if observe != nil {
+			observe(observedRun(uid, run))
+		}
+	}()
 	if _, ok := l.runs[uid]; !ok && len(l.runs) >= l.max {
 		for k := range l.runs { // evict an arbitrary entry; the log is a cache, not a record
 			delete(l.runs, k)

@@ -214,6 +214,9 @@ func argsFor(t *tools.Tool, w *world) map[string]any {
 	if t.Name == "update_collection" {
 		args["description"] = "set by the writes test"
 	}
+	if t.Name == "edit_collection_item" {
+		args["action"], args["kind"], args["item"] = "delete", "request", "Health check"
+	}
 	if _, ok := props["confirm"]; ok {
 		args["confirm"] = true
 	}

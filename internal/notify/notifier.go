@@ -1,0 +1,289 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pmops/pmops/internal/clock"
+	"github.com/pmops/pmops/internal/store"
+	"github.com/pmops/pmops/internal/tools"
+)
+
+// SlackAPI is the part of slack-go's *slack.Client the notifier uses.
+type SlackAPI interface {
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	GetConversationHistoryContext(ctx context.Context, params *slack.GetConversationHistoryParameters) (*slack.GetConversationHistoryResponse, error)
+	GetConversationRepliesContext(ctx context.Context, params *slack.GetConversationRepliesParameters) ([]slack.Message, bool, string, error)
+}
+
+// Config configures a Notifier.
+type Config struct {
+	Store store.NotifyStore
+	Slack SlackAPI
+	// Env returns the tool environment of the key the notifier reads Postman with (the team key); nil disables
+	// polling and webhook correlation (webhook results are then keyed by their arrival).
+	Env func(ctx context.Context) (*tools.Env, error)
+	// HookToken is the secret path segment of the webhook URL (≥ 32 characters); empty disables the receiver.
+	HookToken string
+	// HookBaseURL is the public root the webhook is reachable at (for the URL subscribe shows), e.g.
+	// https://bot.example.com.
+	HookBaseURL string
+	// WebURL is the Postman web app root for links (default slackrender's).
+	WebURL string
+	// History bounds each monitor's kept runs (default 500 runs, 90 days).
+	History store.HistoryBound
+	// ChannelInterval paces messages per channel (default 1 s, Slack's chat.postMessage allowance).
+	ChannelInterval time.Duration
+	// Planner plans polling against the monthly quota.
+	Planner Planner
+	// PollConcurrency bounds the poller's parallel reads (default 4).
+	PollConcurrency int
+	Clock           clock.Clock
+	Logger          *slog.Logger
+
+	// crash, in tests, is called at each step of the pipeline; the crash tests kill the process there.
+	crash func(step string)
+}
+
+// Pipeline steps, for crash tests.
+const (
+	StepInboxStored   = "inbox-stored"
+	StepRunRecorded   = "run-recorded"
+	StepFannedOut     = "fanned-out"
+	StepMarkedSending = "marked-sending"
+	StepPosted        = "posted"
+	StepCompleted     = "completed"
+)
+
+// Notifier turns monitor results into Slack messages. All its state is in the store; see the package doc.
+type Notifier struct {
+	cfg  Config
+	st   store.NotifyStore
+	clk  clock.Clock
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu       sync.Mutex
+	inFlight map[int64]bool
+	nextSend map[string]time.Time // per-channel pacing
+	lastPlan Plan
+	wsListed map[string]time.Time // workspace → last expansion
+	retries  map[string]int       // monitor → looks for a late scheduled run
+	// inboxRetry holds back stored webhooks whose run Postman's lastRun did not show yet.
+	inboxRetry map[int64]time.Time
+}
+
+// DefaultHistory keeps the last 500 runs or 90 days, whichever is smaller.
+var DefaultHistory = store.HistoryBound{MaxRuns: 500, MaxAge: 90 * 24 * time.Hour}
+
+// New checks cfg and returns a Notifier. Start it with Run.
+func New(cfg Config) (*Notifier, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("notify: no store")
+	}
+	if cfg.Slack == nil {
+		return nil, errors.New("notify: no Slack client")
+	}
+	if cfg.HookToken != "" && len(cfg.HookToken) < MinHookTokenLen {
+		return nil, fmt.Errorf("notify: the webhook token must be at least %d characters (use a long random secret, e.g. openssl rand -hex 32)", MinHookTokenLen)
+	}
+	if cfg.History == (store.HistoryBound{}) {
+		cfg.History = DefaultHistory
+	}
+	if cfg.ChannelInterval <= 0 {
+		cfg.ChannelInterval = time.Second
+	}
+	if cfg.PollConcurrency <= 0 {
+		cfg.PollConcurrency = 4
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Planner = cfg.Planner.withDefaults()
+	return &Notifier{cfg: cfg, st: cfg.Store, clk: clock.Or(cfg.Clock), log: cfg.Logger, kick: make(chan struct{}, 1),
+		inFlight: map[int64]bool{}, nextSend: map[string]time.Time{}, wsListed: map[string]time.Time{}, retries: map[string]int{}, inboxRetry: map[int64]time.Time{}}, nil
+}
+
+func (n *Notifier) now() time.Time { return n.clk.Now() }
+
+func (n *Notifier) crash(step string) {
+	if n.cfg.crash != nil {
+		n.cfg.crash(step)
+	}
+}
+
+// Kick wakes the Run loop (new webhook, new run, new subscription).
+func (n *Notifier) Kick() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Record stores a run once (by its Key); the fan-out turns it into deliveries. It reports whether the run was new.
+func (n *Notifier) Record(ctx context.Context, ev Event) (bool, error) {
+	return n.record(ctx, ev, 0)
+}
+
+func (n *Notifier) record(ctx context.Context, ev Event, inboxID int64) (bool, error) {
+	if ev.Key == "" || ev.MonitorUID == "" || ev.Status == "" {
+		return false, fmt.Errorf("record run: the event needs a key, a monitor and a status (got %q, %q, %q)", ev.Key, ev.MonitorUID, ev.Status)
+	}
+	now := n.now()
+	r, err := ev.asRun(now)
+	if err != nil {
+		return false, err
+	}
+	first, err := n.st.RecordRun(ctx, r, inboxID, n.cfg.History, now)
+	if err != nil {
+		return false, fmt.Errorf("record run %s: %w", ev.Key, err)
+	}
+	n.crash(StepRunRecorded)
+	if first {
+		n.log.Info("monitor run recorded", "monitor", ev.MonitorUID, "run", ev.Key, "status", ev.Status, "source", ev.Source)
+		n.Kick()
+	} else {
+		n.log.Debug("monitor run already recorded", "run", ev.Key, "source", ev.Source)
+	}
+	return first, nil
+}
+
+// ObserveRun records a run pmops started (wire it with tools.RunLog.SetObserver).
+func (n *Notifier) ObserveRun(o tools.ObservedRun) {
+	if o.Run.Status == "" || o.Run.Status == "running" || o.MonitorUID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.Record(ctx, fromObserved(o)); err != nil {
+		n.log.Warn("could not record a monitor run pmops started", "monitor", o.MonitorUID, "err", err)
+	}
+}
+
+// FanOut turns recorded runs into deliveries, one run at a time, each in one store step. It returns how many
+// runs it fanned out.
+func (n *Notifier) FanOut(ctx context.Context) (int, error) {
+	done := 0
+	for {
+		runs, err := n.st.PendingRuns(ctx, 100)
+		if err != nil {
+			return done, err
+		}
+		if len(runs) == 0 {
+			return done, nil
+		}
+		for _, r := range runs {
+			if err := n.fanOutRun(ctx, r); err != nil && !errors.Is(err, store.ErrFannedOut) {
+				return done, err
+			}
+			done++
+		}
+	}
+}
+
+func (n *Notifier) fanOutRun(ctx context.Context, r store.NotifyRun) error {
+	ev, err := eventOf(r)
+	if err != nil {
+		n.log.Error("dropping an undecodable run", "run", r.Key, "err", err)
+		return n.st.CommitFanout(ctx, r.Key, nil, nil, n.now())
+	}
+	ws := ""
+	if ms, err := n.st.MonitorState(ctx, ev.MonitorUID); err == nil {
+		ws = ms.WorkspaceID
+	}
+	subs, err := n.st.Subscriptions(ctx, store.SubscriptionFilter{MonitorUID: ev.MonitorUID, WorkspaceID: ws})
+	if err != nil {
+		return err
+	}
+	now := n.now()
+	var streaks []store.Streak
+	var items []store.OutboxItem
+	seen := map[string]bool{}
+	for _, sub := range subs {
+		// A channel subscribed to both the monitor and its workspace hears of the run once (monitor first:
+		// Subscriptions orders "monitor" before "workspace").
+		if sub.Paused || seen[sub.ChannelID] {
+			continue
+		}
+		seen[sub.ChannelID] = true
+		st, err := n.st.Streak(ctx, sub.ChannelID, ev.MonitorUID)
+		if err != nil {
+			return err
+		}
+		mutes, err := n.st.Mutes(ctx, sub.ChannelID, now)
+		if err != nil {
+			return err
+		}
+		next, its := decide(sub, st, ev, mutedAt(mutes, ev.MonitorUID, now))
+		if next != st {
+			streaks = append(streaks, next)
+		}
+		items = append(items, its...)
+	}
+	if err := n.st.CommitFanout(ctx, r.Key, streaks, items, now); err != nil {
+		return err
+	}
+	n.crash(StepFannedOut)
+	return nil
+}
+
+// Run processes webhooks, fans out, delivers and polls until ctx ends.
+func (n *Notifier) Run(ctx context.Context) error {
+	tick := time.NewTicker(n.cfg.ChannelInterval / 2)
+	defer tick.Stop()
+	lastPoll := time.Time{}
+	for {
+		n.Step(ctx)
+		now := n.now()
+		if n.cfg.Env != nil && now.Sub(lastPoll) >= n.cfg.Planner.Tick {
+			lastPoll = now
+			if _, err := n.Poll(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("poll failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+// Step runs one pass of the pipeline: correlate stored webhooks, fan out recorded runs, deliver what is due.
+func (n *Notifier) Step(ctx context.Context) {
+	if _, err := n.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
+		n.log.Warn("processing webhooks failed", "err", err)
+	}
+	if _, err := n.FanOut(ctx); err != nil && ctx.Err() == nil {
+		n.log.Warn("fan-out failed", "err", err)
+	}
+	if _, err := n.Deliver(ctx); err != nil && ctx.Err() == nil {
+		n.log.Warn("delivery failed", "err", err)
+	}
+}
+
+// History is the notifier's run history as the tools layer reads it.
+func (n *Notifier) History() tools.RunHistory { return history{n.st} }
+
+type history struct{ st store.NotifyStore }
+
+func (h history) MonitorRuns(ctx context.Context, uid string, limit int) ([]tools.HistoryRun, error) {
+	runs, err := h.st.Runs(ctx, uid, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tools.HistoryRun, len(runs))
+	for i, r := range runs {
+		out[i] = tools.HistoryRun{Key: r.Key, Status: r.Status, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+			DurationMs: r.DurationMs, Source: r.Source, Failures: r.Failures}
+	}
+	return out, nil
+}
