@@ -36,6 +36,9 @@ const childEnv = "PMOPS_REPLICA_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
+		if os.Getenv("PMOPS_CHILD_MODE") == "notify" {
+			os.Exit(notifyChild())
+		}
 		os.Exit(child())
 	}
 	os.Exit(m.Run())
@@ -173,6 +176,8 @@ type rig struct {
 	cmds    []*exec.Cmd
 	reports []childReport
 	done    sync.WaitGroup
+	// extraEnv is added to every replica's environment.
+	extraEnv []string
 }
 
 type line struct {
@@ -200,6 +205,7 @@ func (r *rig) start(n int, dur, leaseTTL time.Duration, workers int) {
 		cmd.Env = append(os.Environ(), childEnv+"=1", "PMOPS_CHILD_REDIS="+r.redis.URL(0)+"?namespace=replicas",
 			"PMOPS_CHILD_BASE="+r.emu.URL, "PMOPS_CHILD_DURATION="+dur.String(), "PMOPS_CHILD_LEASE_TTL="+leaseTTL.String(),
 			"PMOPS_CHILD_WORKERS="+strconv.Itoa(workers))
+		cmd.Env = append(cmd.Env, r.extraEnv...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		stdout, _ := cmd.StdoutPipe()
 		cmd.Stderr = &prefixWriter{t: r.t, prefix: fmt.Sprintf("replica %d: ", i)}
