@@ -55,6 +55,7 @@ type config struct {
 	junit      string
 	newman     string
 	maxRuns    int
+	ops        app.OpsConfig
 }
 
 func main() {
@@ -67,6 +68,7 @@ func parse(args []string, stderr io.Writer) (config, []string, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	c.app.AddPostmanFlags(fs)
+	c.ops.AddFlags(fs)
 	fs.DurationVar(&c.app.Timeout, "timeout", 0, "timeout of one Postman API call (default 60s; monitor runs wait longer)")
 	fs.BoolVar(&c.app.Demo, "demo", false, "serve an embedded Postman emulator with demo data; no key needed")
 	fs.StringVar(&c.httpAddr, "http", app.EnvOr("PMOPS_HTTP_ADDR", ""), "serve Streamable HTTP on this address instead of stdio [PMOPS_HTTP_ADDR]")
@@ -192,6 +194,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	ops, err := app.OpenOps(c.ops, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
+		return 2
+	}
+	defer ops.Close()
+	c.app.Ops = ops
 	backend, err := app.Open(c.app)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
@@ -255,6 +264,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
 		return 2
 	}
+	if err := ops.Serve(); err != nil {
+		fmt.Fprintf(stderr, "mcp: %v\n", err)
+		return 2
+	}
 	if c.httpAddr != "" {
 		limits := c.httpLimits
 		limits.Keys = backend
@@ -263,7 +276,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			// The demo data is public and local: a client without a key acts as the demo user.
 			limits.DefaultKey = backend.DemoKey()
 		}
-		return serveHTTP(ctx, s, c.httpAddr, limits, logger, stderr)
+		return serveHTTP(ctx, s, c.httpAddr, limits, ops, logger, stderr)
 	}
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
@@ -274,7 +287,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, limits mcpserver.HTTPOptions, logger *slog.Logger, stderr io.Writer) int {
+func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, limits mcpserver.HTTPOptions, ops *app.Ops, logger *slog.Logger, stderr io.Writer) int {
 	h, err := mcpserver.NewHTTP(s, limits)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
@@ -287,6 +300,7 @@ func serveHTTP(ctx context.Context, s *server.MCPServer, addr string, limits mcp
 		return 2
 	}
 	srv := mcpserver.NewHTTPServer(h, logger)
+	srv.Handler = ops.Handler(srv.Handler)
 	logger.Info("serving MCP over Streamable HTTP", "url", "http://"+ln.Addr().String()+"/mcp",
 		"max_body_bytes", limits.MaxBodyBytes, "session_ttl", limits.SessionTTL, "max_sessions", limits.MaxSessions,
 		"allowed_origins", strings.Join(limits.AllowedOrigins, ","))

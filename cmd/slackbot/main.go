@@ -50,6 +50,7 @@ type config struct {
 	jobTimeout    time.Duration
 	newman        string
 	maxRuns       int
+	ops           app.OpsConfig
 }
 
 func main() {
@@ -80,6 +81,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	c.app.AddPostmanFlags(fs)
 	fs.StringVar(&c.hooksAddr, "hooks-addr", app.EnvOr("PMOPS_HOOKS_ADDR", ""), "in Socket Mode, listen address for Postman's monitor webhook ("+notify.HookPathPrefix+"<PMOPS_HOOK_TOKEN>) and /healthz; in HTTP mode the webhook is on -http [PMOPS_HOOKS_ADDR]")
 	fs.StringVar(&c.hooksURL, "hooks-url", app.EnvOr("PMOPS_HOOKS_URL", ""), "public base URL Postman reaches the webhook at, shown by /postman subscribe, e.g. https://bot.example.com [PMOPS_HOOKS_URL]")
+	c.ops.AddFlags(fs)
 	fs.StringVar(&c.logLevel, "log-level", app.EnvOr("PMOPS_LOG_LEVEL", "info"), "debug|info|warn|error [PMOPS_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -153,6 +155,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.app.Logger = logger
+	ops, err := app.OpenOps(c.ops, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
+	defer ops.Close()
+	c.app.Ops = ops
 
 	var sealer slackbot.Sealer
 	if c.secretKey != "" {
@@ -183,7 +192,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer backend.Close()
 
 	dbPath := c.storePath()
-	st, err := openStore(dbPath)
+	st, err := openStore(dbPath, ops)
 	if err != nil {
 		fmt.Fprintf(stderr, "slackbot: open store %s: %v\n", dbPath, err)
 		return 2
@@ -232,6 +241,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if c.appToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(c.appToken))
 	}
+	opts = append(opts, slack.OptionHTTPClient(ops.SlackHTTPClient()))
 	api := slack.New(c.botToken, opts...)
 	// A wrong bot token would fail every answer later; say so now, naming the variable.
 	actx, acancel := context.WithTimeout(ctx, 15*time.Second)
@@ -244,7 +254,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logger.Info("Slack accepted SLACK_BOT_TOKEN", "team", who.Team, "bot_user", who.UserID)
 	responder := slackbot.NewSlackResponder(api, logger)
 	cfg.Responder = responder
-	notifier, err := startNotifier(ctx, c, st, api, backend, logger)
+	notifier, err := startNotifier(ctx, c, st, api, backend, ops, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "slackbot: %v\n", err)
 		return 2
@@ -264,6 +274,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		d.Close(sctx)
 	}()
 
+	ops.AddReady("slack", app.Cached(time.Minute, func(ctx context.Context) error { _, err := slackbot.CheckBotToken(ctx, api); return err }))
+	if err := ops.Serve(); err != nil {
+		fmt.Fprintf(stderr, "slackbot: %v\n", err)
+		return 2
+	}
 	if c.appToken != "" {
 		logger.Info("serving Slack over Socket Mode")
 		if c.hooksAddr != "" {
@@ -290,7 +305,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "slackbot: listen on %s: %v\n", c.httpAddr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: hooksMux(notifier, h.Handler()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ops.Handler(hooksMux(notifier, h.Handler())), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
 	logger.Info("serving Slack request URLs", "addr", ln.Addr().String(), "commands", "/slack/commands", "interactions", "/slack/interactions")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -311,7 +326,10 @@ type closableStore interface {
 	Close() error
 }
 
-func openStore(path string) (closableStore, error) {
+func openStore(path string, ops *app.Ops) (closableStore, error) {
+	if ops.Redis != nil {
+		return ops.Store(), nil
+	}
 	if path == ":memory:" {
 		return store.NewMemory(), nil
 	}
@@ -332,11 +350,15 @@ func (c config) storePath() string {
 
 // startNotifier starts the monitor notifier on the bot's store: Postman's webhook (with PMOPS_HOOK_TOKEN), polling
 // with the team key (when there is one) and runs pmops starts.
-func startNotifier(ctx context.Context, c config, st closableStore, api *slack.Client, backend *app.Backend, logger *slog.Logger) (*notify.Notifier, error) {
+func startNotifier(ctx context.Context, c config, st closableStore, api *slack.Client, backend *app.Backend, ops *app.Ops, logger *slog.Logger) (*notify.Notifier, error) {
 	var ns store.NotifyStore = store.NewNotifyMemory()
 	if s, ok := st.(*store.SQLite); ok {
 		ns = s.Notify()
 	}
+	if rs := ops.NotifyStore("notifier"); rs != nil {
+		ns = rs // shared by the replicas; the leader's writes fenced by the lease
+	}
+	ops.WatchOutbox(ns)
 	cfg := notify.Config{Store: ns, Slack: api, HookToken: c.hookToken, HookBaseURL: c.hooksURL, Logger: logger.With("component", "notify")}
 	if backend.HasDefaultKey() {
 		cfg.Env = func(ctx context.Context) (*tools.Env, error) { return backend.DefaultEnv(ctx) }
@@ -346,11 +368,8 @@ func startNotifier(ctx context.Context, c config, st closableStore, api *slack.C
 		return nil, err
 	}
 	backend.SetRunHistory(n.History(), n.ObserveRun)
-	go func() {
-		if err := n.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("notifier stopped", "err", err)
-		}
-	}()
+	// Polling, fan-out and delivery run on the lease holder only (always, without Redis); any replica takes webhooks.
+	go ops.Lead(ctx, "notifier", n.Run)
 	if c.hookToken == "" {
 		logger.Info("monitor webhook receiver off (set PMOPS_HOOK_TOKEN to turn it on); subscribed monitors are polled")
 	}

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/pmops/pmops/internal/api"
 	"github.com/pmops/pmops/internal/emulator"
 	"github.com/pmops/pmops/internal/newman"
+	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/tools"
 )
 
@@ -39,6 +41,9 @@ type Config struct {
 	Newman *newman.Runner
 	// NewClient builds a key's API client; nil means api.New. Tests count or redirect clients with it.
 	NewClient func(api.Config) (*api.Client, error)
+	// Ops, when set, completes every key's gate (shared window store, metrics hook) and reads the gates for
+	// /metrics.
+	Ops *Ops
 }
 
 // Backend hands out tool environments per Postman key from a bounded registry. A key's entry (its client and
@@ -92,6 +97,9 @@ func Open(cfg Config) (*Backend, error) {
 		cfg.NewClient = api.New
 	}
 	b := &Backend{cfg: cfg, runs: tools.NewRunLog(512), clients: map[[32]byte]*entry{}}
+	if cfg.Ops != nil {
+		cfg.Ops.Metrics.AddGates(b.Snapshots)
+	}
 	if cfg.Newman != nil {
 		b.colRuns = tools.NewCollectionRuns(cfg.Newman)
 	}
@@ -143,6 +151,31 @@ func (b *Backend) startEmulator() error {
 func (b *Backend) apiConfig(key string) api.Config {
 	return api.Config{APIKey: key, BaseURL: b.cfg.BaseURL, Region: b.cfg.Region, Timeout: b.cfg.Timeout,
 		Logger: b.cfg.Logger.With("component", "api")}
+}
+
+// gatedConfig is apiConfig with the key's own gate completed by Ops (shared window store, metrics hook).
+func (b *Backend) gatedConfig(key string) api.Config {
+	cfg := b.apiConfig(key)
+	if b.cfg.Ops != nil {
+		opts := ratelimit.Options{Routes: api.RateRoutes(), Cache: api.CacheRules(), Logger: cfg.Logger}
+		b.cfg.Ops.GateOptions(&opts)
+		cfg.Gate = ratelimit.New(nil, opts)
+	}
+	return cfg
+}
+
+// Snapshots returns the rate budget of every key's gate, keyed like the gate's own key ID (a short hash of the
+// key, never the key), for /metrics.
+func (b *Backend) Snapshots() map[string]ratelimit.Snapshot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]ratelimit.Snapshot, len(b.clients))
+	for h, e := range b.clients {
+		if e.client != nil {
+			out[hex.EncodeToString(h[:8])] = e.client.RateBudget()
+		}
+	}
+	return out
 }
 
 // Emulator returns the embedded emulator in demo mode, else nil.
@@ -257,7 +290,7 @@ func (b *Backend) envOf(key string, e *entry) (*tools.Env, error) {
 	if e.env != nil {
 		return e.env, nil
 	}
-	c, err := b.cfg.NewClient(b.apiConfig(strings.TrimSpace(key)))
+	c, err := b.cfg.NewClient(b.gatedConfig(strings.TrimSpace(key)))
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,10 @@ type Options struct {
 	// MaxCacheBody is the largest body cached or shared between coalesced callers. Default 8 MiB.
 	MaxCacheBody int64
 
+	// OnSend, when set, is called each time a request goes to the transport, with its ticket and how long it
+	// waited in the gate since it entered (metrics hook; must not block).
+	OnSend func(t Ticket, waited time.Duration)
+
 	// Logger receives 429s, quota and store events (never keys). Default slog.Default().
 	Logger *slog.Logger
 }
@@ -329,6 +333,7 @@ func closeBody(req *http.Request) {
 
 // do sends req through the budget, retrying idempotent requests after a 429 at the front of their queue.
 func (g *Gate) do(ctx context.Context, req *http.Request, t Ticket, ref *waiterRef) (*http.Response, error) {
+	entered := time.Now()
 	w := g.newWaiter(ctx, req, t)
 	if ref != nil {
 		g.mu.Lock()
@@ -370,6 +375,9 @@ func (g *Gate) do(ctx context.Context, req *http.Request, t Ticket, ref *waiterR
 			}
 			send = req.Clone(ctx)
 			send.Body = body
+		}
+		if g.opts.OnSend != nil {
+			g.opts.OnSend(w.ticket, time.Since(entered))
 		}
 		resp, err := g.next.RoundTrip(send)
 		recv := time.Now()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 )
 
 // Toolset groups tools that serve one area of Postman; adapters enable or hide whole toolsets.
@@ -53,7 +54,8 @@ type Tool struct {
 
 // Call decodes raw arguments, runs the tool and returns its result. Every failure a caller can act on is an
 // *Error (see AsError); anything else is a bug.
-func (t *Tool) Call(ctx context.Context, env *Env, raw json.RawMessage) (Result, error) {
+func (t *Tool) Call(ctx context.Context, env *Env, raw json.RawMessage) (_ Result, err error) {
+	defer observeCall(t.Name, time.Now(), &err)
 	if env == nil || env.Client == nil {
 		return nil, &Error{Kind: KindUnauthorized, Message: "no Postman API key is configured", Hint: "set POSTMAN_API_KEY (or log in) and try again"}
 	}
