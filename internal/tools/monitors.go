@@ -154,6 +154,32 @@ type Failure struct {
 	Problems []string `json:"problems"`
 }
 
+// writeFailure renders one failing request ("✗ name [iteration N] (METHOD URL → code)") and its problems, as monitor
+// and collection runs both show them; iteration 0 means the run had one.
+func writeFailure(b *strings.Builder, f Failure, iteration int) {
+	fmt.Fprintf(b, "  ✗ %s", f.Request)
+	if iteration > 0 {
+		fmt.Fprintf(b, " [iteration %d]", iteration)
+	}
+	if f.Method != "" {
+		fmt.Fprintf(b, " (%s %s", f.Method, f.URL)
+		if f.Code != 0 {
+			fmt.Fprintf(b, " → %d", f.Code)
+		}
+		b.WriteByte(')')
+	}
+	b.WriteByte('\n')
+	for _, p := range f.Problems {
+		fmt.Fprintf(b, "      %s\n", p)
+	}
+}
+
+func writeMoreFailures(b *strings.Builder, more int) {
+	if more > 0 {
+		fmt.Fprintf(b, "  … and %s\n", plural(more, "more failing request", "more failing requests"))
+	}
+}
+
 // RunReport is a monitor run's outcome: a pass/fail verdict with the failing requests and assertions.
 type RunReport struct {
 	Monitor  string      `json:"monitor"`
@@ -187,22 +213,9 @@ func (r RunReport) Text() string {
 		fmt.Fprintf(&b, "  %s\n", r.Summary.line())
 	}
 	for _, f := range r.Failures {
-		fmt.Fprintf(&b, "  ✗ %s", f.Request)
-		if f.Method != "" {
-			fmt.Fprintf(&b, " (%s %s", f.Method, f.URL)
-			if f.Code != 0 {
-				fmt.Fprintf(&b, " → %d", f.Code)
-			}
-			b.WriteByte(')')
-		}
-		b.WriteByte('\n')
-		for _, p := range f.Problems {
-			fmt.Fprintf(&b, "      %s\n", p)
-		}
+		writeFailure(&b, f, 0)
 	}
-	if r.More > 0 {
-		fmt.Fprintf(&b, "  … and %s\n", plural(r.More, "more failing request", "more failing requests"))
-	}
+	writeMoreFailures(&b, r.More)
 	if r.Note != "" {
 		fmt.Fprintf(&b, "%s\n", r.Note)
 	}

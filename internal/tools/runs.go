@@ -153,25 +153,9 @@ func (r CollectionRun) Text() string {
 		b.WriteByte('\n')
 	}
 	for _, f := range r.Failures {
-		fmt.Fprintf(&b, "  ✗ %s", f.Request)
-		if f.Iteration > 0 {
-			fmt.Fprintf(&b, " [iteration %d]", f.Iteration)
-		}
-		if f.Method != "" {
-			fmt.Fprintf(&b, " (%s %s", f.Method, f.URL)
-			if f.Code != 0 {
-				fmt.Fprintf(&b, " → %d", f.Code)
-			}
-			b.WriteByte(')')
-		}
-		b.WriteByte('\n')
-		for _, p := range f.Problems {
-			fmt.Fprintf(&b, "      %s\n", p)
-		}
+		writeFailure(&b, Failure{Request: f.Request, Method: f.Method, URL: f.URL, Code: f.Code, Problems: f.Problems}, f.Iteration)
 	}
-	if r.MoreFailures > 0 {
-		fmt.Fprintf(&b, "  … and %s\n", plural(r.MoreFailures, "more failing request", "more failing requests"))
-	}
+	writeMoreFailures(&b, r.MoreFailures)
 	if len(r.Slowest) > 0 {
 		b.WriteString("slowest:")
 		for i, s := range r.Slowest {
