@@ -34,7 +34,10 @@ type budget struct {
 		resetAt time.Time
 	}
 	storeDownUntil time.Time // store failed: keep to limit/k until then
-	storeHoldUntil time.Time // the store says the window ending then is full
+	// storeShareUntil is the end of the window in which the store is tried again: the grants made locally before
+	// it answered are not in its count (and a restarted store may have lost the rest), so limit/k still holds.
+	storeShareUntil time.Time
+	storeHoldUntil  time.Time // the store says the window ending then is full
 
 	queues   [2]classQueue
 	users    map[userKey]*userState
@@ -117,6 +120,9 @@ func (b *budget) avail(now time.Time) int {
 			a = min(a, b.limit/b.opts.StoreReplicas-b.cur.ours)
 		} else {
 			a = min(a, b.limit-b.cur.storeCount-b.cur.foreignNS)
+			if now.Before(b.storeShareUntil) {
+				a = min(a, b.limit/b.opts.StoreReplicas-b.cur.ours)
+			}
 		}
 	}
 	return a

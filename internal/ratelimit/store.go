@@ -45,6 +45,10 @@ func (b *budget) storePlan(w *waiter, now time.Time) (adds []storeAdd, ttl time.
 		// Grants made before the store was found down may break the local share.
 		return nil, 0, 0, b.overShare(w, now)
 	}
+	if now.Before(b.storeShareUntil) && b.overShare(w, now) {
+		// The store answers again, but its count of this window misses what the replicas sent meanwhile.
+		return nil, 0, 0, true
+	}
 	switch {
 	case len(w.charges) > 0:
 		end := w.charges[0]
@@ -82,6 +86,14 @@ func (b *budget) storeResult(w *waiter, adds []storeAdd, counts []int, err error
 				"replicas", b.opts.StoreReplicas, "err", err)
 		}
 		b.storeDownUntil = now.Add(b.window)
+		b.storeShareUntil = b.storeDownUntil
+		if b.cur.known {
+			end := b.endLocal()
+			for !end.After(b.storeDownUntil) {
+				end = end.Add(b.window)
+			}
+			b.storeShareUntil = end
+		}
 		return b.overShare(w, now)
 	}
 	var full time.Time
