@@ -3,7 +3,6 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/pmops/pmops/internal/store"
@@ -45,18 +44,9 @@ type Event struct {
 // Failed reports whether the run failed.
 func (e Event) Failed() bool { return e.Status != "success" }
 
-// RunKey is the identity of a monitor run: the monitor and the run's start (Postman gives runs no public ID; the
-// start, to the millisecond, is what lastRun, run reports and their webhooks share). Without a start time the
-// job ID or finish time stands in.
+// RunKey is the identity of a monitor run (tools.MonitorRunKey).
 func RunKey(monitorUID string, started, finished time.Time, jobID string) string {
-	switch {
-	case !started.IsZero():
-		return monitorUID + "@" + strconv.FormatInt(started.UTC().UnixMilli(), 10)
-	case jobID != "":
-		return monitorUID + "@job:" + jobID
-	default:
-		return monitorUID + "@end:" + strconv.FormatInt(finished.UTC().UnixMilli(), 10)
-	}
+	return tools.MonitorRunKey(monitorUID, started, finished, jobID)
 }
 
 // fromLastRun builds an event from a monitor's lastRun as GET /monitors/{id} reports it.

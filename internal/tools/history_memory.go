@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // MemoryHistory keeps, in this process, the monitor runs its tools started (run_monitor), so monitor_history and
@@ -13,6 +14,20 @@ type MemoryHistory struct {
 	mu   sync.Mutex
 	max  int
 	runs map[string][]HistoryRun // monitor UID → runs, oldest first
+}
+
+// MonitorRunKey is the identity of a monitor run: the monitor and the run's start (Postman gives runs no public ID;
+// the start, to the millisecond, is what lastRun, run reports and their webhooks share). Without a start time the job
+// ID or finish time stands in. The notifier and MemoryHistory both key runs by it.
+func MonitorRunKey(monitorUID string, started, finished time.Time, jobID string) string {
+	switch {
+	case !started.IsZero():
+		return monitorUID + "@" + strconv.FormatInt(started.UTC().UnixMilli(), 10)
+	case jobID != "":
+		return monitorUID + "@job:" + jobID
+	default:
+		return monitorUID + "@end:" + strconv.FormatInt(finished.UTC().UnixMilli(), 10)
+	}
 }
 
 // NewMemoryHistory keeps up to maxRuns runs per monitor (500 when maxRuns ≤ 0).
@@ -29,15 +44,7 @@ func (h *MemoryHistory) Observe(o ObservedRun) {
 	if r.Status == "" || r.Status == "running" || o.MonitorUID == "" {
 		return
 	}
-	key := o.MonitorUID + "@"
-	switch {
-	case !r.StartedAt.IsZero():
-		key += strconv.FormatInt(r.StartedAt.UTC().UnixMilli(), 10)
-	case r.JobID != "":
-		key += "job:" + r.JobID
-	default:
-		key += "end:" + strconv.FormatInt(r.FinishedAt.UTC().UnixMilli(), 10)
-	}
+	key := MonitorRunKey(o.MonitorUID, r.StartedAt, r.FinishedAt, r.JobID)
 	run := HistoryRun{Key: key, Status: r.Status, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		DurationMs: int64(r.LatencyMs), Source: "pmops", Failures: append([]string(nil), o.Failures...)}
 	if !r.StartedAt.IsZero() && r.FinishedAt.After(r.StartedAt) {
