@@ -135,11 +135,11 @@ func run(args []string, stdout, stderr io.Writer) (bool, error) {
 	fmt.Fprintf(stdout, "| people's calls / errors (rate limited) | %d / %d (%d) | %d / %d (%d) |\n", ip.Calls, ip.Errors, ip.RateLimitedCalls, il.Calls, il.Errors, il.RateLimitedCalls)
 	fmt.Fprintf(stdout, "| people's latency p50 / p99 / max | %s / %s / %s | %s / %s / %s |\n\n", ms(ip.P50), ms(ip.P99), ms(ip.Max), ms(il.P50), ms(il.P99), ms(il.Max))
 
-	fmt.Fprintf(stdout, "**Webhook lag** (real clock): %d scheduled rounds; each run's webhook goes emulator → receiver → lastRun correlation (GET /monitors/{id}, background class, through the client's 10-per-10 s bucket on `/monitors*`) → outbox → Slack fake. One monitor, then %d monitors (one channel each) finishing at the same instant.\n\n", h.Rounds, h.Monitors)
+	fmt.Fprintf(stdout, "**Webhook lag** (real clock): %d scheduled rounds; each run's webhook goes emulator → receiver → inbox → (cannot repeat a recorded run: no Postman call) → outbox → Slack fake; afterwards one lastRun read per webhook (GET /monitors/{id}, background class, through the client's 10-per-10 s bucket on `/monitors*`) binds it to its run key, before the next round. One monitor, then %d monitors (one channel each) finishing at the same instant.\n\n", h.Rounds, h.Monitors)
 	fmt.Fprintln(stdout, "| | 1 monitor | "+fmt.Sprint(h.Monitors)+" monitors at once |\n|---|---|---|")
 	fmt.Fprintf(stdout, "| messages posted / runs | %d / %d | %d / %d |\n", h1.Posted, h1.Monitors*h1.Rounds, h.Posted, h.Monitors*h.Rounds)
 	fmt.Fprintf(stdout, "| lag p50 / p99 / max | %s / %s / %s | %s / %s / %s |\n", ms(h1.LagP50), ms(h1.LagP99), ms(h1.LagMax), ms(h.LagP50), ms(h.LagP99), ms(h.LagMax))
-	fmt.Fprintf(stdout, "| correlation API calls | %d | %d |\n\n", h1.CorrelationCalls, h.CorrelationCalls)
+	fmt.Fprintf(stdout, "| lastRun reads / webhooks bound to their run key | %d / %d | %d / %d |\n\n", h1.CorrelationCalls, h1.Bound, h.CorrelationCalls, h.Bound)
 
 	fmt.Fprintf(stdout, "**Burst**: %d webhook results, each POSTed twice at once (32 at a time), into %d channels; the Slack fake allows 1 message per second per channel and answers 429 beyond.\n\n", b.Results, b.Channels)
 	fmt.Fprintln(stdout, "| | |\n|---|---|")

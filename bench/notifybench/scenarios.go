@@ -29,7 +29,14 @@ import (
 
 const hookToken = "bench-hook-token-0123456789abcdef0123456789"
 
-var quiet = slog.New(slog.DiscardHandler)
+// quiet discards the components' logs; PMOPS_BENCH_LOG=debug|info shows them on stderr.
+var quiet = func() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(os.Getenv("PMOPS_BENCH_LOG"))); err != nil || os.Getenv("PMOPS_BENCH_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}()
 
 // postman is an emulator on a virtual clock with monitors created for the scenario.
 type postman struct {
@@ -412,6 +419,7 @@ type HookResult struct {
 	LagP50, LagP99   time.Duration
 	LagMax           time.Duration
 	CorrelationCalls int
+	Bound            int // posted webhooks later bound to their run key by a lastRun read
 }
 
 func runWebhookLag(monitors, rounds int) (HookResult, error) {
@@ -465,6 +473,22 @@ func runWebhookLag(monitors, rounds int) (HookResult, error) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		// The clock stands still between rounds: let the round's deliveries close (the notifier paces each channel
+		// from the moment Slack answered) before the next round moves it.
+		for time.Now().Before(deadline) {
+			stats, err := st.OutboxStats(context.Background())
+			if err == nil && stats[store.OutboxPending]+stats[store.OutboxSending] == 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// Before the next run, the webhooks are bound to their run keys by background lastRun reads (real time
+		// flows on between scheduled runs; here the clock waits for them, up to bindWait).
+		for bindBy := time.Now().Add(bindWait); time.Now().Before(bindBy); time.Sleep(20 * time.Millisecond) {
+			if inbox, err := st.Inbox(context.Background(), 0, 1); err == nil && len(inbox) == 0 {
+				break
+			}
+		}
 		// This round's messages (a failing monitor's later failures are thread replies: counted from the calls).
 		for _, c := range posts[min(len(posts), r*monitors):] {
 			lags = append(lags, c.At.Sub(finished))
@@ -475,7 +499,26 @@ func runWebhookLag(monitors, rounds int) (HookResult, error) {
 			res.Posted++
 		}
 	}
+	if os.Getenv("PMOPS_BENCH_LOG") != "" {
+		for _, ch := range chans {
+			if msgs := fake.Messages(ch.ID); len(msgs) < rounds {
+				quiet.Info("channel short of messages", "channel", ch.ID, "messages", len(msgs))
+			}
+		}
+		open, _ := st.DueOutbox(context.Background(), pm.clk.Now().Add(time.Hour), 100)
+		for _, it := range open {
+			quiet.Info("open outbox item", "key", it.Key, "state", it.State, "not_before", it.NotBefore, "now", pm.clk.Now())
+		}
+	}
 	res.CorrelationCalls = pm.emu.Requests(emulator.DemoKey) - callsBefore
+	for _, uid := range pm.uids {
+		runs, _ := st.Runs(context.Background(), uid, 0)
+		for _, r := range runs {
+			if !strings.Contains(r.Key, "@hook:") {
+				res.Bound++
+			}
+		}
+	}
 	res.LagP50, res.LagP99 = pct(lags, 0.5), pct(lags, 0.99)
 	if len(lags) > 0 {
 		res.LagMax = slices.Max(lags)
@@ -484,6 +527,9 @@ func runWebhookLag(monitors, rounds int) (HookResult, error) {
 }
 
 var roundWait = 90 * time.Second
+
+// bindWait bounds the wait for a round's webhooks to be bound to their runs.
+var bindWait = 60 * time.Second
 
 // ---- burst: 500 webhook results into 20 channels ----
 

@@ -196,7 +196,7 @@ func TestCrashChild(t *testing.T) {
 	for ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond) // a child process on the real clock, polling its own store
 		stats, _ := s.Notify().OutboxStats(ctx)
-		inbox, _ := s.Notify().Inbox(ctx, 1)
+		inbox, _ := s.Notify().Inbox(ctx, 0, 1)
 		pending, _ := s.Notify().PendingRuns(ctx, 1)
 		if stats[store.OutboxPending]+stats[store.OutboxSending] == 0 && len(inbox) == 0 && len(pending) == 0 && stats[store.OutboxDone] > 0 {
 			return

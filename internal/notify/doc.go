@@ -23,25 +23,37 @@
 // All three become one Event keyed by RunKey (monitor UID + the run's start time to the millisecond: what lastRun,
 // a run report and the run's webhook share). The store records each key once.
 //
-// # Telling a webhook replay from the next run
+// # Telling a webhook replay from the next run, without making anyone wait
 //
-// The documented webhook body carries no run ID and no time. We correlate each webhook with the monitor's lastRun
-// rather than with its schedule: the schedule says when a run should have started, not whether this body is that
-// run or a repeat of an earlier one, and manual runs fall outside it; lastRun names the run (its start time) and
-// carries the same numbers as the webhook. The cost is one background-class call per webhook, served from the
-// gate's 30-second cache when the run finished just before (a burst of replays costs one call per monitor and
-// pass). The rules:
+// The documented webhook body carries no run ID and no time. Each stored webhook is first planned from the store
+// alone (AcceptHooks, no Postman call):
 //
-//   - lastRun's numbers (failed and total assertions, requests) equal the webhook's and it did not finish after
-//     the webhook arrived: it is that run. From the cache this also requires that the run finished at most two
-//     minutes before the webhook; otherwise the monitor is read again, fresh.
-//   - A fresh read whose numbers differ: Postman may not show the run yet, or the webhook repeats an older run.
-//     The webhook waits and is re-checked every 30 s for up to ten minutes; then, if a recorded run of the monitor
-//     has the same numbers, it is a replay and is dropped, else it is recorded under a key made of its arrival
-//     minute and its numbers.
-//   - Known limit: when a webhook arrives after the following run has finished and both runs have identical
-//     numbers, the two cannot be told apart; the webhook counts as the newer run (which is then not posted twice,
-//     but the older run is missing from the history).
+//   - It arrives more than the replay horizon after the monitor's newest recorded run (half the schedule period,
+//     at least two minutes): no scheduled run comes that soon, so this is the next run. It is recorded at once under
+//     a provisional key (monitor + arrival minute + a hash of its metrics, so replays within the minute collapse)
+//     and posted. One background-class read of the monitor's lastRun afterwards binds it: lastRun with the same
+//     numbers, finished at most two minutes before the webhook arrived, is recorded as an alias of the provisional
+//     run (kept for the history and its key, never posted). If Postman does not show it within ten minutes, the
+//     run keeps its provisional key.
+//   - It arrives within the horizon of the newest run, and a run of the last 15 minutes had the same numbers: it
+//     may repeat that run (a replay, even of a run before the newest), or be a run started by hand. Nothing is
+//     posted until a fresh lastRun read (made after the webhook arrived) says which: a run not recorded yet is new
+//     and posted; a run already recorded is a replay once a second look 30 s later still shows it (Postman may not
+//     show a run started by hand at once). While lastRun shows other numbers the webhook waits, re-checked every
+//     30 s for up to ten minutes; then, if a recorded run has its numbers, it is dropped as a replay, else recorded
+//     under its provisional key.
+//
+// Run correlates webhooks and polls in its own loop, apart from accepting, fanning out and delivering, so a gate
+// wait in Postman's 10-per-10 s monitor bucket (20 monitors finishing at once) never holds a message back.
+//
+// A run key (from lastRun, polling or a pmops run) recorded after its webhook was posted is not posted again: at
+// fan-out, a provisional run of the same monitor with the same numbers that arrived between a minute before and
+// two minutes after the run finished, and is not bound to another run, stands for it (reportedBy). The history
+// folds such pairs into one run (dedupeRuns).
+//
+// Known limits: a replay arriving later than the replay horizon after the monitor's newest run is posted as a new
+// run (Postman's own retries come within seconds); two runs of one monitor finishing within two minutes with
+// identical numbers, one known only by its webhook and the other only by lastRun, may count as one.
 //
 // # From a run to Slack
 //

@@ -39,6 +39,9 @@ type Event struct {
 	LatencyMs       int64     `json:"latency_ms"`
 	// Failures are "request: problem" lines (runs pmops started; Postman's API and webhook give only numbers).
 	Failures []string `json:"failures,omitempty"`
+	// AliasOf is the provisional webhook run (hookEvent) this run was posted as before its run key was known:
+	// the run is kept for the history and its key, never posted again.
+	AliasOf string `json:"alias_of,omitempty"`
 }
 
 // Failed reports whether the run failed.

@@ -191,7 +191,7 @@ func (r *rig) settle() {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		inbox, _ := r.st.Inbox(ctx, 0)
+		inbox, _ := r.st.Inbox(ctx, 0, 0)
 		waiting := 0 // webhooks held back for their correlation window do not keep the pipeline busy
 		r.n.mu.Lock()
 		for _, it := range inbox {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/sourcegraph/conc"
 
 	"github.com/pmops/pmops/internal/clock"
 	"github.com/pmops/pmops/internal/store"
@@ -78,6 +79,10 @@ type Notifier struct {
 	retries  map[string]int       // monitor → looks for a late scheduled run
 	// inboxRetry holds back stored webhooks whose run Postman's lastRun did not show yet.
 	inboxRetry map[int64]time.Time
+	// accepted is the newest inbox ID AcceptHooks has planned.
+	accepted int64
+	// correlateKick wakes Run's Postman loop (webhooks to correlate).
+	correlateKick chan struct{}
 }
 
 // DefaultHistory keeps the last 500 runs or 90 days, whichever is smaller.
@@ -107,7 +112,7 @@ func New(cfg Config) (*Notifier, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Planner = cfg.Planner.withDefaults()
-	return &Notifier{cfg: cfg, st: cfg.Store, clk: clock.Or(cfg.Clock), log: cfg.Logger, kick: make(chan struct{}, 1),
+	return &Notifier{cfg: cfg, st: cfg.Store, clk: clock.Or(cfg.Clock), log: cfg.Logger, kick: make(chan struct{}, 1), correlateKick: make(chan struct{}, 1),
 		inFlight: map[int64]bool{}, nextSend: map[string]time.Time{}, wsListed: map[string]time.Time{}, retries: map[string]int{}, inboxRetry: map[int64]time.Time{}}, nil
 }
 
@@ -123,6 +128,13 @@ func (n *Notifier) crash(step string) {
 func (n *Notifier) Kick() {
 	select {
 	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (n *Notifier) kickCorrelate() {
+	select {
+	case n.correlateKick <- struct{}{}:
 	default:
 	}
 }
@@ -194,6 +206,17 @@ func (n *Notifier) fanOutRun(ctx context.Context, r store.NotifyRun) error {
 		n.log.Error("dropping an undecodable run", "run", r.Key, "err", err)
 		return n.st.CommitFanout(ctx, r.Key, nil, nil, n.now())
 	}
+	if !isHookKey(ev.Key) {
+		recent, err := n.st.Runs(ctx, ev.MonitorUID, 50)
+		if err != nil {
+			return err
+		}
+		if h := reportedBy(ev, recent); h != "" {
+			// Its webhook was posted before the run key was known: the run is in the history, not posted again.
+			n.log.Debug("monitor run already posted from its webhook", "run", r.Key, "as", h)
+			return n.st.CommitFanout(ctx, r.Key, nil, nil, n.now())
+		}
+	}
 	ws := ""
 	if ms, err := n.st.MonitorState(ctx, ev.MonitorUID); err == nil {
 		ws = ms.WorkspaceID
@@ -234,20 +257,19 @@ func (n *Notifier) fanOutRun(ctx context.Context, r store.NotifyRun) error {
 	return nil
 }
 
-// Run processes webhooks, fans out, delivers and polls until ctx ends.
+// Run processes webhooks, fans out, delivers and polls until ctx ends. Two loops: one does what needs only the
+// store and Slack (accepting webhooks, fan-out, delivery), the other what calls Postman (correlating webhooks,
+// polling), so a gate wait on the Postman side never holds a message back.
 func (n *Notifier) Run(ctx context.Context) error {
+	var wg conc.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { n.runPostman(ctx) })
 	tick := time.NewTicker(n.cfg.ChannelInterval / 2)
 	defer tick.Stop()
-	lastPoll := time.Time{}
 	for {
-		n.Step(ctx)
-		now := n.now()
-		if n.cfg.Env != nil && now.Sub(lastPoll) >= n.cfg.Planner.Tick {
-			lastPoll = now
-			if _, err := n.Poll(ctx); err != nil && ctx.Err() == nil {
-				n.log.Warn("poll failed", "err", err)
-			}
-		}
+		n.stepSlack(ctx)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -257,10 +279,43 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 }
 
-// Step runs one pass of the pipeline: correlate stored webhooks, fan out recorded runs, deliver what is due.
+// runPostman correlates stored webhooks and polls until ctx ends.
+func (n *Notifier) runPostman(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastPoll := time.Time{}
+	for {
+		if _, err := n.CorrelateHooks(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("correlating webhooks failed", "err", err)
+		}
+		if now := n.now(); n.cfg.Env != nil && now.Sub(lastPoll) >= n.cfg.Planner.Tick {
+			lastPoll = now
+			if _, err := n.Poll(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("poll failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.correlateKick:
+		case <-tick.C:
+		}
+	}
+}
+
+// Step runs one pass of the whole pipeline: accept stored webhooks, fan out recorded runs, deliver what is due,
+// then correlate webhooks with Postman.
 func (n *Notifier) Step(ctx context.Context) {
-	if _, err := n.ProcessInbox(ctx); err != nil && ctx.Err() == nil {
-		n.log.Warn("processing webhooks failed", "err", err)
+	n.stepSlack(ctx)
+	if _, err := n.CorrelateHooks(ctx); err != nil && ctx.Err() == nil {
+		n.log.Warn("correlating webhooks failed", "err", err)
+	}
+	n.stepSlack(ctx)
+}
+
+func (n *Notifier) stepSlack(ctx context.Context) {
+	if _, err := n.AcceptHooks(ctx); err != nil && ctx.Err() == nil {
+		n.log.Warn("accepting webhooks failed", "err", err)
 	}
 	if _, err := n.FanOut(ctx); err != nil && ctx.Err() == nil {
 		n.log.Warn("fan-out failed", "err", err)
@@ -276,9 +331,17 @@ func (n *Notifier) History() tools.RunHistory { return history{n.st} }
 type history struct{ st store.NotifyStore }
 
 func (h history) MonitorRuns(ctx context.Context, uid string, limit int) ([]tools.HistoryRun, error) {
-	runs, err := h.st.Runs(ctx, uid, limit)
+	want := limit
+	if limit > 0 {
+		want = limit + limit/2 + 10 // room for the webhook runs dedupeRuns folds away
+	}
+	runs, err := h.st.Runs(ctx, uid, want)
 	if err != nil {
 		return nil, err
+	}
+	runs = dedupeRuns(runs)
+	if limit > 0 && len(runs) > limit {
+		runs = runs[:limit]
 	}
 	out := make([]tools.HistoryRun, len(runs))
 	for i, r := range runs {

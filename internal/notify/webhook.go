@@ -37,10 +37,6 @@ const MaxHookBody = 64 << 10
 // correlateRetry is how long a webhook whose run Postman's lastRun does not show yet waits before the next look.
 const correlateRetry = 30 * time.Second
 
-// freshRun is how long before its webhook a run may have finished and still be taken from the gate's cache; a
-// fresh read trusts the numbers alone (a replay, however late, then maps to the run it reports).
-const freshRun = 2 * time.Minute
-
 // correlateWindow is how long a webhook may wait for its correlation call (quota out, Postman down) before it is
 // recorded on its own, keyed by its arrival.
 const correlateWindow = 10 * time.Minute
@@ -234,33 +230,160 @@ func (n *Notifier) followed(ctx context.Context, uid string) (bool, error) {
 	return len(subs) > 0, err
 }
 
-// ProcessInbox turns stored webhooks into recorded runs. Each is correlated with the monitor's lastRun (one
-// background-class API call, usually served from the gate's 30-second cache for replays) to find which run it
-// reports; see the package doc. It returns how many webhooks it consumed.
+// ProcessInbox turns stored webhooks into recorded runs: AcceptHooks, then CorrelateHooks. Run does the two
+// apart, so a webhook never waits for another one's Postman call; tests call ProcessInbox or Step.
 func (n *Notifier) ProcessInbox(ctx context.Context) (int, error) {
-	items, err := n.st.Inbox(ctx, 100)
+	a, err := n.AcceptHooks(ctx)
 	if err != nil {
-		return 0, err
+		return a, err
 	}
+	c, err := n.CorrelateHooks(ctx)
+	return a + c, err
+}
+
+// hookPlan is what a stored webhook needs; see planHook.
+type hookPlan int
+
+const (
+	// planPost: no recorded run of the monitor could be the one the webhook reports, so it is a new run. It is
+	// recorded at once under its provisional key (hookEvent) and posted; its lastRun is read afterwards, only to
+	// bind the run key to it.
+	planPost hookPlan = iota
+	// planBind: the webhook's provisional run is recorded (posted, or being posted); the monitor's lastRun is read
+	// to learn the run's key (bind).
+	planBind
+	// planCorrelate: a recorded run with the same numbers finished within the replay horizon, so the webhook may
+	// repeat it. Nothing is posted until the monitor's lastRun says which run it reports (correlate).
+	planCorrelate
+	// planDrop: Postman said the monitor no longer exists; its channels were told.
+	planDrop
+)
+
+// planHook decides from the store alone (no Postman call) what a stored webhook needs, and returns its
+// provisional event.
+func (n *Notifier) planHook(ctx context.Context, it store.InboxItem, b hookBody) (hookPlan, Event, error) {
+	ev := hookEvent(b, it.ReceivedAt)
+	runs, err := n.st.Runs(ctx, b.MonitorUID, 50)
+	if err != nil {
+		return 0, ev, err
+	}
+	horizon := minReplayHorizon
+	if ms, err := n.st.MonitorState(ctx, b.MonitorUID); err == nil {
+		if ms.Gone {
+			return planDrop, ev, nil
+		}
+		horizon = replayHorizon(ms.Period)
+	}
+	// A webhook is checked against lastRun before it is posted only when it arrives within the replay horizon
+	// of the monitor's newest run (no scheduled run comes that soon: a replay, or a run started by hand) and a
+	// recent run had the same numbers. Otherwise it is a new run: its run is due, and waiting for lastRun would
+	// only delay it.
+	memory := max(replayMemory, 2*horizon)
+	plan := planPost
+	soon := false
+	for _, r := range runs {
+		if r.Key == ev.Key {
+			return planBind, ev, nil
+		}
+		if !r.FinishedAt.After(it.ReceivedAt.Add(twinEarly)) && !r.FinishedAt.Before(it.ReceivedAt.Add(-horizon)) {
+			soon = true
+		}
+	}
+	for _, r := range runs {
+		e, err := eventOf(r)
+		if err != nil || !sameOutcome(e, ev) || e.FinishedAt.After(it.ReceivedAt.Add(twinEarly)) {
+			continue
+		}
+		if soon && !e.FinishedAt.Before(it.ReceivedAt.Add(-memory)) {
+			plan = planCorrelate
+		}
+	}
+	return plan, ev, nil
+}
+
+// replayMemory is how far back a run with the webhook's numbers makes a webhook that arrives soon after the
+// monitor's newest run a possible replay (of that run, or of one before it).
+const replayMemory = 15 * time.Minute
+
+// AcceptHooks records, without calling Postman, every newly stored webhook that cannot repeat a recorded run
+// (planPost), so it is posted at once; the others are left to CorrelateHooks. It returns how many it recorded.
+func (n *Notifier) AcceptHooks(ctx context.Context) (int, error) {
+	n.mu.Lock()
+	after := n.accepted
+	n.mu.Unlock()
 	done := 0
-	fresh := map[string]freshRead{} // one fresh read per monitor and pass, however many replays wait
-	for _, it := range items {
-		consumed, err := n.correlate(ctx, it, fresh)
+	for {
+		items, err := n.st.Inbox(ctx, after, 100)
 		if err != nil {
 			return done, err
 		}
-		if consumed {
-			done++
+		for _, it := range items {
+			var b hookBody
+			if err := json.Unmarshal(it.Body, &b); err == nil && b.MonitorUID != "" {
+				plan, ev, err := n.planHook(ctx, it, b)
+				if err != nil {
+					return done, err
+				}
+				switch plan {
+				case planPost:
+					if _, err := n.record(ctx, ev, 0); err != nil {
+						return done, err
+					}
+					done++
+				case planDrop:
+					n.log.Info("webhook for a monitor Postman deleted; dropped", "monitor", b.MonitorUID)
+					if err := n.dropInbox(ctx, it.ID); err != nil {
+						return done, err
+					}
+				}
+			} // an unreadable item is CorrelateHooks's to drop
+			after = it.ID
+			n.mu.Lock()
+			n.accepted = max(n.accepted, after)
+			n.mu.Unlock()
+		}
+		if len(items) < 100 {
+			if done > 0 {
+				n.kickCorrelate()
+			}
+			return done, nil
 		}
 	}
-	return done, nil
+}
+
+// CorrelateHooks finishes the stored webhooks with one background-class read of the monitor's lastRun each
+// (usually from the gate's 30-second cache for replays): a posted webhook is bound to its run key, a possible
+// replay is told from a new run; see the package doc. It returns how many webhooks it consumed.
+func (n *Notifier) CorrelateHooks(ctx context.Context) (int, error) {
+	done := 0
+	fresh := map[string]freshRead{} // one fresh read per monitor and pass, however many replays wait
+	var after int64
+	for {
+		items, err := n.st.Inbox(ctx, after, 100)
+		if err != nil {
+			return done, err
+		}
+		for _, it := range items {
+			after = it.ID
+			consumed, err := n.correlate(ctx, it, fresh)
+			if err != nil {
+				return done, err
+			}
+			if consumed {
+				done++
+			}
+		}
+		if len(items) < 100 {
+			return done, nil
+		}
+	}
 }
 
 func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[string]freshRead) (bool, error) {
 	var b hookBody
 	if err := json.Unmarshal(it.Body, &b); err != nil || b.MonitorUID == "" {
 		n.log.Error("dropping an unreadable stored webhook", "id", it.ID)
-		return true, n.st.DropInbox(ctx, it.ID)
+		return true, n.dropInbox(ctx, it.ID)
 	}
 	now := n.now()
 	n.mu.Lock()
@@ -269,7 +392,28 @@ func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[
 	if wait {
 		return false, nil
 	}
-	ev, ok, err := n.matchLastRun(ctx, b, it.ReceivedAt, fresh)
+	plan, prov, err := n.planHook(ctx, it, b)
+	if err != nil {
+		return false, err
+	}
+	if plan == planDrop {
+		return true, n.dropInbox(ctx, it.ID)
+	}
+	if plan == planPost { // AcceptHooks has not seen it yet
+		if _, err := n.record(ctx, prov, 0); err != nil {
+			return false, err
+		}
+		plan = planBind
+	}
+	if n.cfg.Env == nil {
+		// Nothing to correlate with: a posted webhook stays under its provisional key, a possible replay is
+		// dropped (it repeats a run recorded within the replay horizon).
+		if plan == planCorrelate {
+			n.log.Info("webhook repeats a recent run with the same numbers; dropped as a replay", "monitor", b.MonitorUID)
+		}
+		return true, n.dropInbox(ctx, it.ID)
+	}
+	ev, ok, err := n.matchLastRun(ctx, b, it.ReceivedAt, fresh, plan == planBind)
 	if err != nil {
 		var te *tools.Error
 		if errors.As(err, &te) && te.Kind == tools.KindNotFound {
@@ -278,26 +422,51 @@ func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[
 			return true, n.dropInbox(ctx, it.ID)
 		}
 	}
-	if !ok && n.cfg.Env != nil {
-		// Postman's lastRun is another run: either it has not caught up with this webhook yet, or the webhook is
-		// a late replay of an older run. Look again for a while, then decide from the history.
-		if now.Sub(it.ReceivedAt) < correlateWindow {
+	if ok && plan == planCorrelate {
+		// lastRun names a run we already have: the webhook repeats it, unless Postman has not shown the webhook's
+		// own run yet (a run started by hand just after another with the same numbers). Look once more after
+		// correlateRetry before calling it a replay.
+		if known, err := n.recorded(ctx, ev); err != nil {
+			return false, err
+		} else if known && now.Sub(it.ReceivedAt) < correlateRetry {
 			n.mu.Lock()
-			n.inboxRetry[it.ID] = now.Add(correlateRetry)
+			n.inboxRetry[it.ID] = it.ReceivedAt.Add(correlateRetry)
 			n.mu.Unlock()
-			n.log.Info("webhook waits for Postman's lastRun to show its run", "monitor", b.MonitorUID, "err", err)
 			return false, nil
-		}
-		if seen, herr := n.seenNumbers(ctx, b); herr == nil && seen {
-			n.log.Info("webhook repeats a run already recorded; dropped as a replay", "monitor", b.MonitorUID)
+		} else if known {
+			n.log.Info("webhook repeats a run already recorded; dropped as a replay", "monitor", b.MonitorUID, "run", ev.Key)
 			return true, n.dropInbox(ctx, it.ID)
 		}
-		n.log.Warn("could not correlate a webhook with its run; recording it by its arrival time", "monitor", b.MonitorUID, "err", err)
 	}
-	if !ok {
-		ev = hookEvent(b, it.ReceivedAt)
+	if ok {
+		if plan == planBind {
+			ev.AliasOf = prov.Key // already posted as prov: recorded for the history and the key, never posted
+		}
+		_, err = n.record(ctx, ev, it.ID)
+		n.mu.Lock()
+		delete(n.inboxRetry, it.ID)
+		n.mu.Unlock()
+		return err == nil, err
 	}
-	_, err = n.record(ctx, ev, it.ID)
+	// Postman's lastRun is another run: either it has not caught up with this webhook yet, or the webhook is a
+	// late replay of an older run. Look again for a while, then decide from the history.
+	if now.Sub(it.ReceivedAt) < correlateWindow {
+		n.mu.Lock()
+		n.inboxRetry[it.ID] = now.Add(correlateRetry)
+		n.mu.Unlock()
+		n.log.Info("webhook waits for Postman's lastRun to show its run", "monitor", b.MonitorUID, "posted", plan == planBind, "err", err)
+		return false, nil
+	}
+	if plan == planBind {
+		n.log.Warn("a posted webhook never matched a run in Postman's lastRun; it stays keyed by its arrival", "monitor", b.MonitorUID, "err", err)
+		return true, n.dropInbox(ctx, it.ID)
+	}
+	if seen, herr := n.seenNumbers(ctx, b); herr == nil && seen {
+		n.log.Info("webhook repeats a run already recorded; dropped as a replay", "monitor", b.MonitorUID)
+		return true, n.dropInbox(ctx, it.ID)
+	}
+	n.log.Warn("could not correlate a webhook with its run; recording it by its arrival time", "monitor", b.MonitorUID, "err", err)
+	_, err = n.record(ctx, prov, it.ID)
 	n.mu.Lock()
 	delete(n.inboxRetry, it.ID)
 	n.mu.Unlock()
@@ -311,6 +480,20 @@ func (n *Notifier) dropInbox(ctx context.Context, id int64) error {
 	return n.st.DropInbox(ctx, id)
 }
 
+// recorded reports whether ev's run key is among the monitor's recent recorded runs.
+func (n *Notifier) recorded(ctx context.Context, ev Event) (bool, error) {
+	runs, err := n.st.Runs(ctx, ev.MonitorUID, 50)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range runs {
+		if r.Key == ev.Key {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // seenNumbers reports whether one of the monitor's recent recorded runs has exactly the webhook's numbers.
 func (n *Notifier) seenNumbers(ctx context.Context, b hookBody) (bool, error) {
 	runs, err := n.st.Runs(ctx, b.MonitorUID, 50)
@@ -319,27 +502,115 @@ func (n *Notifier) seenNumbers(ctx context.Context, b hookBody) (bool, error) {
 	}
 	want := hookFields(b)
 	for _, r := range runs {
-		ev, err := eventOf(r)
-		if err != nil {
-			continue
-		}
-		if ev.Status == want.Status && ev.Assertions == want.Assertions && ev.FailedAsserts == want.FailedAsserts &&
-			(ev.Requests == want.Requests || want.Requests == 0) {
+		if ev, err := eventOf(r); err == nil && sameOutcome(ev, want) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// hookEvent is a webhook recorded without its run: keyed by the arrival minute and the numbers, so replays within
-// the minute still collapse.
+// hookEvent is a webhook's provisional run, before (or without) its run key: finished at its arrival, keyed by
+// the arrival minute and the numbers, so replays within the minute collapse.
 func hookEvent(b hookBody, received time.Time) Event {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%+v", b.Metrics)
 	ev := hookFields(b)
 	ev.FinishedAt = received
-	ev.Key = fmt.Sprintf("%s@hook:%d:%x", b.MonitorUID, received.UTC().Truncate(time.Minute).Unix(), h.Sum64())
+	ev.Key = fmt.Sprintf("%s%s%d:%x", b.MonitorUID, hookKeyMark, received.UTC().Truncate(time.Minute).Unix(), h.Sum64())
 	return ev
+}
+
+// hookKeyMark is in the key of every provisional (webhook-keyed) run and of no run key.
+const hookKeyMark = "@hook:"
+
+func isHookKey(key string) bool { return strings.Contains(key, hookKeyMark) }
+
+// sameOutcome reports whether two reports of a run carry the same numbers (a webhook's failed and total
+// assertions and requests are lastRun's too; a zero request count is unknown).
+func sameOutcome(a, b Event) bool {
+	return a.Failed() == b.Failed() && a.Assertions == b.Assertions && a.FailedAsserts == b.FailedAsserts &&
+		(a.Requests == b.Requests || a.Requests == 0 || b.Requests == 0)
+}
+
+// twinEarly and twinLate bound when a webhook may arrive around the finish of the run it reports (Postman sends
+// it as the run ends; the two clocks may disagree by up to a minute, and a busy receiver may store it late).
+const (
+	twinEarly = time.Minute
+	twinLate  = 2 * time.Minute
+)
+
+// minReplayHorizon is the shortest time after a run within which a webhook with the same numbers is treated as a
+// possible replay of it (checked against lastRun before it is posted); longer for slower schedules.
+const minReplayHorizon = twinLate
+
+// replayHorizon is half the monitor's schedule period (its next scheduled run cannot come sooner), at least
+// minReplayHorizon and at most an hour.
+func replayHorizon(period time.Duration) time.Duration {
+	return max(minReplayHorizon, min(period/2, time.Hour))
+}
+
+// reportedBy returns the key of the webhook run that already stands for ev, or "" when ev is a run of its own.
+// A run key (from lastRun, polling or a pmops run) is the same run as a provisional webhook run of the same
+// monitor with the same numbers that arrived within [finish−twinEarly, finish+twinLate], unless that webhook run
+// is bound to another run key. runs are the monitor's recent runs.
+func reportedBy(ev Event, runs []store.NotifyRun) string {
+	if ev.AliasOf != "" {
+		return ev.AliasOf
+	}
+	if isHookKey(ev.Key) || ev.FinishedAt.IsZero() {
+		return ""
+	}
+	bound := map[string]string{} // webhook run key → the run key bound to it
+	var hooks []Event
+	for _, r := range runs {
+		e, err := eventOf(r)
+		if err != nil || e.Key == ev.Key {
+			continue
+		}
+		if e.AliasOf != "" {
+			bound[e.AliasOf] = e.Key
+		}
+		if isHookKey(e.Key) {
+			hooks = append(hooks, e)
+		}
+	}
+	for _, h := range hooks {
+		if b, ok := bound[h.Key]; ok && b != ev.Key {
+			continue
+		}
+		if sameOutcome(h, ev) && !h.FinishedAt.Before(ev.FinishedAt.Add(-twinEarly)) && !h.FinishedAt.After(ev.FinishedAt.Add(twinLate)) {
+			return h.Key
+		}
+	}
+	return ""
+}
+
+// dedupeRuns drops the provisional webhook runs that a run key stands for (bound to it, or reported by it), so
+// the history counts each run once.
+func dedupeRuns(runs []store.NotifyRun) []store.NotifyRun {
+	drop := map[string]bool{}
+	for _, r := range runs {
+		if isHookKey(r.Key) {
+			continue
+		}
+		ev, err := eventOf(r)
+		if err != nil {
+			continue
+		}
+		if h := reportedBy(ev, runs); h != "" {
+			drop[h] = true
+		}
+	}
+	if len(drop) == 0 {
+		return runs
+	}
+	out := make([]store.NotifyRun, 0, len(runs)-len(drop))
+	for _, r := range runs {
+		if !drop[r.Key] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func hookFields(b hookBody) Event {
@@ -354,56 +625,44 @@ func hookFields(b hookBody) Event {
 		Warnings: m.Warnings, LatencyMs: int64(m.TotalLatency)}
 }
 
-// matchLastRun reads the monitor's lastRun and, when its numbers are the webhook's and it finished before the
-// webhook arrived, returns the event keyed by that run. ok=false means the lastRun is another run.
-func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.Time, fresh map[string]freshRead) (Event, bool, error) {
+// matchLastRun reads the monitor's lastRun (fresh: a read made after the webhook arrived shows its run, or a newer
+// one; one read per monitor and pass serves every webhook of that monitor that arrived before it) and, when its
+// numbers are the webhook's and it did not finish after the webhook arrived, returns the event keyed by that run.
+// ok=false means the lastRun is another run. With near, the run must also have finished at most twinLate before
+// the webhook arrived (binding a posted webhook: an older run with the same numbers is the previous run, and
+// Postman does not show this one yet).
+func (n *Notifier) matchLastRun(ctx context.Context, b hookBody, received time.Time, fresh map[string]freshRead, near bool) (Event, bool, error) {
 	if n.cfg.Env == nil {
 		return Event{}, false, nil
 	}
-	env, err := n.cfg.Env(ctx)
-	if err != nil {
-		return Event{}, false, err
+	memo, seen := fresh[b.MonitorUID]
+	st := memo.st
+	if !seen || memo.at.Before(received) {
+		env, err := n.cfg.Env(ctx)
+		if err != nil {
+			return Event{}, false, err
+		}
+		c := ratelimit.WithCache(ratelimit.WithTicket(ctx, ratelimit.Ticket{Class: ratelimit.Background, User: "notify"}), -1)
+		at := n.now()
+		if st, err = tools.FetchMonitorStatus(c, env, b.MonitorUID); err != nil {
+			return Event{}, false, err
+		}
+		fresh[b.MonitorUID] = freshRead{st: st, at: at}
 	}
-	bg := ratelimit.WithTicket(ctx, ratelimit.Ticket{Class: ratelimit.Background, User: "notify"})
-	for attempt := range 2 {
-		c := ratelimit.WithCache(bg, -1) // a fresh read
-		if attempt == 0 {
-			c = ratelimit.WithCache(bg, 30*time.Second)
-		}
-		// A read made after this webhook arrived reflects its run; an earlier one may not.
-		memo, seen := fresh[b.MonitorUID]
-		seen = seen && !memo.at.Before(received)
-		if attempt == 0 && seen {
-			continue
-		}
-		st := memo.st
-		if !seen {
-			at := n.now()
-			var err error
-			if st, err = tools.FetchMonitorStatus(c, env, b.MonitorUID); err != nil {
-				return Event{}, false, err
-			}
-			if attempt == 1 {
-				fresh[b.MonitorUID] = freshRead{st: st, at: at}
-			}
-		}
-		lr := st.LastRun
-		match := lr != nil && sameNumbers(b.Metrics, lr) && !lr.FinishedAt.After(received.Add(time.Minute))
-		if match && attempt == 0 && received.Sub(lr.FinishedAt) > freshRun {
-			// A cached lastRun that finished well before this webhook may be the previous run with the same
-			// numbers: ask Postman again.
-			match = false
-		}
-		if match {
-			ev := fromLastRun(st, SourceWebhook)
-			hf := hookFields(b)
-			ev.MonitorName = firstNonEmpty(b.MonitorName, ev.MonitorName)
-			ev.CollectionName, ev.EnvironmentName, ev.Warnings = hf.CollectionName, hf.EnvironmentName, hf.Warnings
-			ev.CollectionUID, ev.EnvironmentUID = firstNonEmpty(ev.CollectionUID, hf.CollectionUID), firstNonEmpty(ev.EnvironmentUID, hf.EnvironmentUID)
-			return ev, true, nil
-		}
+	lr := st.LastRun
+	match := lr != nil && sameNumbers(b.Metrics, lr) && !lr.FinishedAt.After(received.Add(twinEarly))
+	if match && near && received.Sub(lr.FinishedAt) > twinLate {
+		match = false
 	}
-	return Event{}, false, nil
+	if !match {
+		return Event{}, false, nil
+	}
+	ev := fromLastRun(st, SourceWebhook)
+	hf := hookFields(b)
+	ev.MonitorName = firstNonEmpty(b.MonitorName, ev.MonitorName)
+	ev.CollectionName, ev.EnvironmentName, ev.Warnings = hf.CollectionName, hf.EnvironmentName, hf.Warnings
+	ev.CollectionUID, ev.EnvironmentUID = firstNonEmpty(ev.CollectionUID, hf.CollectionUID), firstNonEmpty(ev.EnvironmentUID, hf.EnvironmentUID)
+	return ev, true, nil
 }
 
 // freshRead is a monitor read without the cache, and when it was made.

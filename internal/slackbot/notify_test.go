@@ -110,7 +110,7 @@ func (r *notifyRig) advance(d time.Duration) {
 	for range 100 {
 		r.n.Step(ctx)
 		stats, _ := r.nst.OutboxStats(ctx)
-		inbox, _ := r.nst.Inbox(ctx, 1)
+		inbox, _ := r.nst.Inbox(ctx, 0, 1)
 		pending, _ := r.nst.PendingRuns(ctx, 1)
 		if stats[store.OutboxPending]+stats[store.OutboxSending] == 0 && len(inbox) == 0 && len(pending) == 0 {
 			return

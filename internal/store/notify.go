@@ -36,8 +36,8 @@ type NotifyStore interface {
 
 	// AddInbox stores a raw webhook body before it is acknowledged and returns its ID.
 	AddInbox(ctx context.Context, item InboxItem) (int64, error)
-	// Inbox returns up to limit stored webhooks, oldest first.
-	Inbox(ctx context.Context, limit int) ([]InboxItem, error)
+	// Inbox returns up to limit (0: all) stored webhooks with an ID above after, oldest first.
+	Inbox(ctx context.Context, after int64, limit int) ([]InboxItem, error)
 	// DropInbox deletes an inbox item that cannot become a run (unknown monitor, ...).
 	DropInbox(ctx context.Context, id int64) error
 

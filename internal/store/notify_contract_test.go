@@ -197,9 +197,15 @@ func testInbox(t *testing.T, s NotifyStore) {
 	if id2 <= id1 {
 		t.Errorf("ids %d, %d not increasing", id1, id2)
 	}
-	items, _ := s.Inbox(ctx, 10)
+	items, _ := s.Inbox(ctx, 0, 10)
 	if len(items) != 2 || string(items[0].Body) != `{"a":1}` || !items[0].ReceivedAt.Equal(t0) {
 		t.Fatalf("inbox: %+v", items)
+	}
+	if after, _ := s.Inbox(ctx, id1, 10); len(after) != 1 || after[0].ID != id2 {
+		t.Errorf("inbox after %d: %+v", id1, after)
+	}
+	if first, _ := s.Inbox(ctx, 0, 1); len(first) != 1 || first[0].ID != id1 {
+		t.Errorf("inbox limit 1: %+v", first)
 	}
 	// RecordRun consumes the inbox item even when the run is a duplicate.
 	r := NotifyRun{Key: "m1@1", MonitorUID: "m1", Status: "failed", FinishedAt: t0}
@@ -209,14 +215,14 @@ func testInbox(t *testing.T, s NotifyStore) {
 	if first, err := s.RecordRun(ctx, r, id2, HistoryBound{}, t0); err != nil || first {
 		t.Fatal(first, err)
 	}
-	if items, _ := s.Inbox(ctx, 10); len(items) != 0 {
+	if items, _ := s.Inbox(ctx, 0, 10); len(items) != 0 {
 		t.Errorf("inbox after record: %v", items)
 	}
 	id3, _ := s.AddInbox(ctx, InboxItem{Body: []byte(`x`), ReceivedAt: t0})
 	if err := s.DropInbox(ctx, id3); err != nil {
 		t.Fatal(err)
 	}
-	if items, _ := s.Inbox(ctx, 10); len(items) != 0 {
+	if items, _ := s.Inbox(ctx, 0, 10); len(items) != 0 {
 		t.Errorf("inbox after drop: %v", items)
 	}
 }

@@ -241,7 +241,7 @@ func (m *NotifyMemory) AddInbox(ctx context.Context, it InboxItem) (int64, error
 }
 
 // Inbox implements NotifyStore.
-func (m *NotifyMemory) Inbox(ctx context.Context, limit int) ([]InboxItem, error) {
+func (m *NotifyMemory) Inbox(ctx context.Context, after int64, limit int) ([]InboxItem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -249,6 +249,9 @@ func (m *NotifyMemory) Inbox(ctx context.Context, limit int) ([]InboxItem, error
 	defer m.mu.Unlock()
 	var out []InboxItem
 	for _, it := range m.inbox {
+		if it.ID <= after {
+			continue
+		}
 		it.Body = cloneBytes(it.Body)
 		out = append(out, it)
 	}

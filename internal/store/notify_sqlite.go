@@ -368,11 +368,11 @@ func (n *NotifySQLite) AddInbox(ctx context.Context, it InboxItem) (int64, error
 }
 
 // Inbox implements NotifyStore.
-func (n *NotifySQLite) Inbox(ctx context.Context, limit int) ([]InboxItem, error) {
+func (n *NotifySQLite) Inbox(ctx context.Context, after int64, limit int) ([]InboxItem, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := n.db.QueryContext(ctx, `SELECT id, monitor_uid, body, received_at FROM notify_inbox ORDER BY id LIMIT ?`, limit)
+	rows, err := n.db.QueryContext(ctx, `SELECT id, monitor_uid, body, received_at FROM notify_inbox WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read inbox: %w", err)
 	}

@@ -348,7 +348,7 @@ func (n *NotifyRedis) AddInbox(ctx context.Context, it InboxItem) (int64, error)
 }
 
 // Inbox implements NotifyStore.
-func (n *NotifyRedis) Inbox(ctx context.Context, limit int) ([]InboxItem, error) {
+func (n *NotifyRedis) Inbox(ctx context.Context, after int64, limit int) ([]InboxItem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -358,11 +358,15 @@ func (n *NotifyRedis) Inbox(ctx context.Context, limit int) ([]InboxItem, error)
 	}
 	out := make([]InboxItem, 0, len(all))
 	for id, v := range all {
+		n, _ := strconv.ParseInt(id, 10, 64)
+		if n <= after {
+			continue
+		}
 		var it InboxItem
 		if err := json.Unmarshal([]byte(v), &it); err != nil {
 			return nil, fmt.Errorf("decode inbox item %s: %w", id, err)
 		}
-		it.ID, _ = strconv.ParseInt(id, 10, 64)
+		it.ID = n
 		it.ReceivedAt = normalizeTime(it.ReceivedAt)
 		out = append(out, it)
 	}
