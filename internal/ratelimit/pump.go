@@ -73,7 +73,7 @@ func (b *budget) earliestSend(w *waiter, now time.Time) (time.Time, string) {
 		at, reason = b.storeHoldUntil, "window"
 	}
 	for _, bk := range w.buckets {
-		if t := bk.nextFree(now, cost); t.After(at) {
+		if t := bk.nextFreeFor(now, w.ticket.Class, cost); t.After(at) {
 			at, reason = t, "route bucket"
 		}
 	}
@@ -323,7 +323,7 @@ func (b *budget) pickAny(now time.Time, mark func(*waiter)) (*waiter, time.Time)
 func (b *budget) bucketVerdict(w *waiter, now time.Time) verdict {
 	var at time.Time
 	for _, bk := range w.buckets {
-		if t := bk.nextFree(now, b.costOf(w)); t.After(now) && t.After(at) {
+		if t := bk.nextFreeFor(now, w.ticket.Class, b.costOf(w)); t.After(now) && t.After(at) {
 			at = t
 		}
 	}

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -21,8 +22,52 @@ type Route struct {
 	Limit  int
 	Window time.Duration
 	// Bucket names a counter shared by several routes ("10 per 10 s over GET /collections, GET /workspaces and
-	// GET /workspaces/{id} together"); empty gives the route its own counter.
+	// GET /workspaces/{id} together"); empty gives the route its own counter. The first route naming a bucket
+	// sets its Limit, Window and reserve.
 	Bucket string
+	// Reserve is how many of the bucket's Limit are kept for interactive traffic: background requests never
+	// leave fewer than Reserve slots free for a person arriving within ReserveWithin. 0 means the default,
+	// ⌈0.3·Limit⌉ within [1, Limit/2] (3 of 10; none for a Limit of 1); negative means none, every class
+	// shares the whole bucket.
+	Reserve int
+	// ReserveWithin is how soon a person must find a reserve slot. Background traffic may borrow reserve
+	// slots that come free again within it, so with nobody asking it still uses most of the bucket. 0 means
+	// the default, min(Window/5, 2 s); negative means the reserve is never lent (background keeps to
+	// Limit − Reserve of every window).
+	ReserveWithin time.Duration
+}
+
+// reserveFraction is the share of a route bucket kept for people by default. A route bucket is small (Postman's
+// is 10 per 10 s) and one person's command is one or two reads on it (a list to resolve a name, then the item):
+// the main window's 15 % would be 1.5 slots, not even one command, so route buckets keep 30 %, which leaves room
+// for one command and another person's read in the same window, at most half the bucket like the main reserve.
+const reserveFraction = 0.3
+
+// maxReserveWithin caps the default ReserveWithin: the S2 guarantee is an interactive p99 of 5 s end to end, and a
+// command may make two route reads one after the other.
+const maxReserveWithin = 2 * time.Second
+
+// routeReserve returns r's reserve and lending horizon with defaults applied.
+func routeReserve(r Route) (int, time.Duration) {
+	res := r.Reserve
+	switch {
+	case res < 0 || r.Limit < 2:
+		res = 0
+	case res == 0:
+		res = max(1, int(math.Ceil(reserveFraction*float64(r.Limit))))
+		res = min(res, r.Limit/2)
+	default:
+		res = min(res, r.Limit-1) // background must keep at least one slot, or it would never be sent
+	}
+	within := r.ReserveWithin
+	switch {
+	case within < 0:
+		within = 0
+	case within == 0:
+		within = min(r.Window/5, maxReserveWithin)
+	}
+	within = min(within, r.Window) // the span background is counted over stays ≥ the guard
+	return res, within
 }
 
 // pathPattern matches request paths against a Route or CacheRule pattern.
@@ -101,12 +146,21 @@ func (r *routeMatcher) matches(method, path string) bool {
 }
 
 // bucket is a sliding-window log of the local send times charged to one route bucket.
+//
+// A send holds its slot for window+bucketGuard. Interactive requests may take any free slot; a background request
+// only one that leaves reserve slots free for a person arriving within the next `within`: among the sends made in
+// the last window+bucketGuard−within (those still holding a slot `within` from now), at most limit−reserve,
+// counting every class. Slots taken earlier come free within `within`, so background may borrow them: a person
+// waits at most `within` for one of the reserve slots, and background traffic alone still gets
+// (limit−reserve) per (window+guard−within) of the bucket, never starved.
 type bucket struct {
 	name         string
 	limit        int
 	window       time.Duration
-	sends        []time.Time // ascending
-	blockedUntil time.Time   // a server 429 on this bucket's routes
+	reserve      int           // slots kept for interactive traffic (0: none)
+	within       time.Duration // how soon a person finds a reserve slot
+	sends        []time.Time   // ascending
+	blockedUntil time.Time     // a server 429 on this bucket's routes
 }
 
 // bucketGuard pads the sliding window for latency jitter: two sends exactly Window apart may arrive closer.
@@ -130,6 +184,30 @@ func (b *bucket) nextFree(now time.Time, cost int) time.Time {
 	}
 	if b.blockedUntil.After(t) {
 		t = b.blockedUntil
+	}
+	return t
+}
+
+// reserveSpan is how far back background sends are counted against limit−reserve.
+func (b *bucket) reserveSpan() time.Duration { return b.window + bucketGuard - b.within }
+
+// nextFreeFor is nextFree for a request of class c: a background request must also leave the reserve.
+func (b *bucket) nextFreeFor(now time.Time, c Class, cost int) time.Time {
+	t := b.nextFree(now, cost)
+	if c != Background || b.reserve <= 0 {
+		return t
+	}
+	keep := b.limit - b.reserve
+	span := b.reserveSpan()
+	i := 0
+	for i < len(b.sends) && !now.Before(b.sends[i].Add(span)) {
+		i++
+	}
+	recent := b.sends[i:]
+	if over := len(recent) + min(cost, keep) - keep; over > 0 {
+		if r := recent[over-1].Add(span); r.After(t) {
+			t = r
+		}
 	}
 	return t
 }

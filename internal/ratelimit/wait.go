@@ -106,7 +106,7 @@ func (b *budget) estimate(w *waiter, now time.Time, queued bool) WaitInfo {
 		at, reason = t, r
 	}
 	for i, bk := range w.buckets {
-		if t := bk.nthFree(now, bucketAhead[i]+cost); t.After(at) {
+		if t := bk.nthFreeFor(now, w.ticket.Class, bucketAhead[i][Interactive], bucketAhead[i][Background]+cost); t.After(at) {
 			at, reason = t, "route bucket"
 		}
 	}
@@ -117,15 +117,15 @@ func (b *budget) estimate(w *waiter, now time.Time, queued bool) WaitInfo {
 	return info
 }
 
-// aheadOf counts the waiters served before w, and for each of w's route buckets those of them that share it.
-// Within a class, a waiter at index k of its user's queue follows the first k (or k+1, for users before it in
-// the round-robin) waiters of every other user.
-func (b *budget) aheadOf(w *waiter, queued bool) (int, []int) {
-	bucketAhead := make([]int, len(w.buckets))
+// aheadOf counts the waiters served before w, and for each of w's route buckets those of them that share it, by
+// class. Within a class, a waiter at index k of its user's queue follows the first k (or k+1, for users before it
+// in the round-robin) waiters of every other user.
+func (b *budget) aheadOf(w *waiter, queued bool) (int, [][2]int) {
+	bucketAhead := make([][2]int, len(w.buckets))
 	count := func(x *waiter) {
 		for i, bk := range w.buckets {
 			if containsBucket(x.buckets, bk) {
-				bucketAhead[i]++
+				bucketAhead[i][x.ticket.Class]++
 			}
 		}
 	}
@@ -255,6 +255,38 @@ func (b *budget) tokenTime(c Class, n int, now time.Time) (time.Time, string) {
 	}
 	f := b.lineFraction(float64(supply - j))
 	return start.Add(time.Duration(f*float64(span)) + time.Millisecond), reason
+}
+
+// nthFreeFor is when a request of class c fits in the bucket behind nInt interactive and, for a background
+// request, nBg background sends (its own included) queued before it: interactive ones take any free slot first,
+// then background ones leave the reserve, one after the other.
+func (bk *bucket) nthFreeFor(now time.Time, c Class, nInt, nBg int) time.Time {
+	if c != Background || bk.reserve <= 0 {
+		return bk.nthFree(now, nInt+nBg)
+	}
+	bk.prune(now)
+	sends := append(make([]time.Time, 0, len(bk.sends)+nInt+nBg), bk.sends...)
+	t := now
+	if bk.blockedUntil.After(t) {
+		t = bk.blockedUntil
+	}
+	hold, span := bk.window+bucketGuard, bk.reserveSpan()
+	keep := bk.limit - bk.reserve
+	for k := range nInt + nBg {
+		m := len(sends)
+		if m >= bk.limit {
+			if f := sends[m-bk.limit].Add(hold); f.After(t) {
+				t = f
+			}
+		}
+		if k >= nInt && m >= keep {
+			if f := sends[m-keep].Add(span); f.After(t) {
+				t = f
+			}
+		}
+		sends = append(sends, t)
+	}
+	return t
 }
 
 // nthFree is when n more sends fit in the bucket, its later windows included.
