@@ -41,12 +41,27 @@ func waitOptions(ctx context.Context) (fn func(WaitInfo), maxWait time.Duration)
 }
 
 // Estimate reports what a new request with ticket t would face now (Ahead, Estimate) without queueing it. It
-// knows no path, so route buckets are not counted.
+// knows no path, so route buckets are not counted (EstimateRoute counts them).
 func (g *Gate) Estimate(t Ticket) WaitInfo {
 	t = normalTicket(t)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	w := &waiter{ticket: t, cost: t.Cost}
+	return g.b.estimate(w, time.Now(), false)
+}
+
+// EstimateRoute is Estimate for a request with this method and path: it also counts the route buckets the path
+// falls in, their queue and, for background requests, their interactive reserve.
+func (g *Gate) EstimateRoute(method, path string, t Ticket) WaitInfo {
+	t = normalTicket(t)
+	w := &waiter{ticket: t, cost: t.Cost, method: method, path: path}
+	for _, r := range g.routes {
+		if r.matches(method, path) && !containsBucket(w.buckets, r.bucket) {
+			w.buckets = append(w.buckets, r.bucket)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return g.b.estimate(w, time.Now(), false)
 }
 
