@@ -24,6 +24,8 @@ func reserveRig(t *testing.T, r Route) (*Gate, *sendLog) {
 	if _, err := get(t, t.Context(), g, "/me", "X-Tag", "learn"); err != nil {
 		t.Fatal(err)
 	}
+	// Start a few seconds into the key's window, clear of its start (whose whole-second reset is read late).
+	time.Sleep(time.Until(epochPlus(5 * time.Second)))
 	return g, log
 }
 
@@ -119,11 +121,12 @@ func TestRouteReserveBackgroundCannotTakeIt(t *testing.T) {
 		name   string
 		route  Route
 		n      int
-		atOnce int // background sends in the burst's first instant
+		atOnce int // background sends in the burst's first instant: the pace's burst, at most Limit − Reserve
 	}{
-		{"10 per 10 s, default reserve", Route{Limit: 10, Window: 10 * time.Second}, 20, 7},
-		{"10 per 10 s, reserve 1", Route{Limit: 10, Window: 10 * time.Second, Reserve: 1}, 20, 9},
-		{"10 per 10 s, reserve never lent", Route{Limit: 10, Window: 10 * time.Second, ReserveWithin: -1}, 20, 7},
+		{"10 per 10 s, default reserve", Route{Limit: 10, Window: 10 * time.Second}, 20, routeBackgroundBurst},
+		{"10 per 10 s, reserve 1", Route{Limit: 10, Window: 10 * time.Second, Reserve: 1}, 20, routeBackgroundBurst},
+		{"10 per 10 s, reserve never lent", Route{Limit: 10, Window: 10 * time.Second, ReserveWithin: -1}, 20, routeBackgroundBurst},
+		{"10 per 10 s, reserve 9", Route{Limit: 10, Window: 10 * time.Second, Reserve: 9}, 20, 1},
 		{"10 per 10 s, no reserve", Route{Limit: 10, Window: 10 * time.Second, Reserve: -1}, 20, 10},
 		{"4 per 10 s", Route{Limit: 4, Window: 10 * time.Second}, 6, 2},
 		{"2 per 5 s", Route{Limit: 2, Window: 5 * time.Second}, 4, 1},
@@ -176,6 +179,8 @@ func TestRouteReservePeopleAfterABackgroundBurst(t *testing.T) {
 		{"when background borrows the reserve", ten, 8250*time.Millisecond + time.Millisecond, 1, 2 * time.Second, 0},
 		{"at 9 s", ten, 9 * time.Second, 3, 2 * time.Second, 0},
 		{"second wave", ten, 12 * time.Second, 3, 2 * time.Second, 0},
+		// Beyond the reserve, people wait for background slots to age out: paced, one every 8.25 s / 7.
+		{"five at 9 s: beyond the reserve", ten, 9 * time.Second, 5, 2*time.Second + 2*8250*time.Millisecond/7, 0},
 		{"never lent, at 9 s", noLend, 9 * time.Second, 3, 0, 0},
 		{"no reserve, at once", none, time.Millisecond, 1, 11 * time.Second, 9 * time.Second},
 		{"no reserve, after 5 s", none, 5 * time.Second, 1, 6 * time.Second, 4 * time.Second},
@@ -203,6 +208,7 @@ func TestRouteReservePeopleAfterABackgroundBurst(t *testing.T) {
 				wg.Wait()
 				cancel()
 				bg.Wait()
+				t.Logf("waits %v", waits)
 				longest := time.Duration(0)
 				for i, w := range waits {
 					if w > c.maxWait {
@@ -220,29 +226,32 @@ func TestRouteReservePeopleAfterABackgroundBurst(t *testing.T) {
 	}
 }
 
-// With nobody asking, background reads still drain: all 20 of a burst go out, borrowing the reserve slot by slot,
-// and a steady background stream gets most of the bucket.
+// With nobody asking, background reads still drain: all of a burst go out at the pace, borrowing the reserve
+// slot by slot, and a steady background stream gets Limit − Reserve per Window + guard − ReserveWithin.
 func TestRouteReserveBackgroundDrainsWithoutPeople(t *testing.T) {
 	cases := []struct {
-		name     string
-		route    Route
-		n        int
-		drainMax time.Duration // the burst's last read sent by then
-		rate     float64       // a saturating stream gets at least this share of Limit per Window over a minute
+		name  string
+		route Route
+		n     int
 	}{
-		// 7 at once, 3 borrowed at 8.25 s, 4 at 10.25 s, 3 at 16.5 s, 3 at 18.5 s.
-		{"default", Route{Limit: 10, Window: 10 * time.Second}, 20, 19 * time.Second, 0.8},
-		// Never lent: 7 per window.
-		{"never lent", Route{Limit: 10, Window: 10 * time.Second, ReserveWithin: -1}, 20, 21 * time.Second, 0.65},
-		{"no reserve", Route{Limit: 10, Window: 10 * time.Second, Reserve: -1}, 20, 11 * time.Second, 0.95},
-		// Reserve 1 within 1 s: one read per 4.25 s.
-		{"2 per 5 s", Route{Limit: 2, Window: 5 * time.Second}, 6, 22 * time.Second, 0.6},
+		{"default", Route{Limit: 10, Window: 10 * time.Second}, 20},
+		{"never lent", Route{Limit: 10, Window: 10 * time.Second, ReserveWithin: -1}, 20},
+		{"no reserve", Route{Limit: 10, Window: 10 * time.Second, Reserve: -1}, 20},
+		{"2 per 5 s", Route{Limit: 2, Window: 5 * time.Second}, 6},
+		{"300 per minute", Route{Limit: 300, Window: time.Minute}, 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				g, log := reserveRig(t, c.route)
 				defer g.Close()
+				res, within := routeReserve(c.route)
+				keep, span := c.route.Limit-res, c.route.Window+bucketGuard-within
+				// The pace: keep per span. Without a reserve: the bucket's own limit per window.
+				rate := float64(keep) / span.Seconds()
+				if res == 0 {
+					rate = float64(c.route.Limit) / (c.route.Window + bucketGuard).Seconds()
+				}
 				start := time.Now()
 				burst(t, t.Context(), g, c.n).Wait()
 				var last time.Time
@@ -253,13 +262,15 @@ func TestRouteReserveBackgroundDrainsWithoutPeople(t *testing.T) {
 						last = s.at
 					}
 				}
-				if n != c.n || last.Sub(start) > c.drainMax {
-					t.Fatalf("%d of %d background reads sent, the last %v after the burst; want all by %v", n, c.n, last.Sub(start), c.drainMax)
+				// At the pace from the start, one span of slack (the hard window and the burst's phase).
+				drainMax := time.Duration(float64(c.n)/rate*float64(time.Second)) + span
+				if n != c.n || last.Sub(start) > drainMax {
+					t.Fatalf("%d of %d background reads sent, the last %v after the burst; want all by %v", n, c.n, last.Sub(start), drainMax)
 				}
-				// A saturating background stream for a minute, once the burst's slots have aged out.
+				// A saturating background stream for five minutes, once the burst's slots have aged out.
 				time.Sleep(c.route.Window + bucketGuard)
 				from := time.Now()
-				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 				defer cancel()
 				var wg sync.WaitGroup
 				for i := range 4 {
@@ -275,11 +286,9 @@ func TestRouteReserveBackgroundDrainsWithoutPeople(t *testing.T) {
 						sent++
 					}
 				}
-				capacity := float64(c.route.Limit) * float64(time.Minute) / float64(c.route.Window+bucketGuard)
-				if share := float64(sent) / capacity; share < c.rate {
-					t.Fatalf("a saturating background stream sent %d in a minute, %.2f of the bucket; want ≥ %.2f", sent, share, c.rate)
+				if want := 0.95 * rate * (5 * time.Minute).Seconds(); float64(sent) < want {
+					t.Fatalf("a saturating background stream sent %d in five minutes; want ≥ %.0f (%.2f per second)", sent, want, rate)
 				}
-				res, within := routeReserve(c.route)
 				checkBucketLog(t, log, c.route.Limit, res, c.route.Window, within)
 			})
 		})
@@ -309,14 +318,16 @@ func TestRouteReserveEstimatesAreTruthful(t *testing.T) {
 		if in := g.EstimateRoute("GET", "/monitors/x", Ticket{Class: Interactive}); in.Estimate != 0 {
 			t.Errorf("a person's estimate after the burst: %+v; want none, the reserve is free", in)
 		}
+		held := n - routeBackgroundBurst
 		bgEst := g.EstimateRoute("GET", "/monitors/x", Ticket{Class: Background, User: "notifier"})
-		if bgEst.Reason != "route bucket" || bgEst.Ahead != 13 || bgEst.Estimate < 15*time.Second {
-			t.Errorf("another background read's estimate: %+v; want behind the 13 queued, on the route bucket", bgEst)
+		if bgEst.Reason != "route bucket" || bgEst.Ahead != held || bgEst.Estimate < 15*time.Second {
+			t.Errorf("another background read's estimate: %+v; want behind the %d queued, on the route bucket", bgEst, held)
 		}
-		// Another background user is served round-robin: after the notifier's next read, in the borrowed slots.
+		// Another background user is served round-robin: after the notifier's next read, two pace periods on.
+		period := (10*time.Second + bucketGuard - 2*time.Second) / 7
 		if other := g.EstimateRoute("GET", "/monitors/x", Ticket{Class: Background, User: "poller"}); other.Ahead != 1 ||
-			other.Estimate < 8*time.Second || other.Estimate > 9*time.Second {
-			t.Errorf("another background user's estimate: %+v; want one ahead, at the borrowed slots (8.25 s)", other)
+			other.Estimate < 2*period-10*time.Millisecond || other.Estimate > 2*period+10*time.Millisecond {
+			t.Errorf("another background user's estimate: %+v; want one ahead, two pace periods (%v)", other, 2*period)
 		}
 		wg.Wait()
 		sentAt := map[string]time.Time{}
@@ -327,8 +338,8 @@ func TestRouteReserveEstimatesAreTruthful(t *testing.T) {
 		for i := range n {
 			infos, _ := obs[i].list()
 			if len(infos) == 0 {
-				if i >= 7 {
-					t.Errorf("read %d waited %v without a report", i, sentAt[fmt.Sprint(i)].Sub(epochPlus(0)))
+				if i >= routeBackgroundBurst {
+					t.Errorf("read %d waited until %v without a report", i, sentAt[fmt.Sprint(i)])
 				}
 				continue
 			}
@@ -341,8 +352,8 @@ func TestRouteReserveEstimatesAreTruthful(t *testing.T) {
 				t.Errorf("read %d was told it would go at %v and went at %v", i, first.Until, sentAt[fmt.Sprint(i)])
 			}
 		}
-		if told != n-7 {
-			t.Errorf("%d reads told they wait; want the %d the reserve held back", told, n-7)
+		if told != held {
+			t.Errorf("%d reads told they wait; want the %d the reserve held back", told, held)
 		}
 		if bgEst.Until.Before(sentAt["19"]) {
 			t.Errorf("a 21st read was estimated at %v, before the 20th went at %v", bgEst.Until, sentAt["19"])

@@ -286,7 +286,8 @@ func (bk *bucket) nthFreeFor(now time.Time, c Class, nInt, nBg int) time.Time {
 		t = bk.blockedUntil
 	}
 	hold, span := bk.window+bucketGuard, bk.reserveSpan()
-	keep := bk.limit - bk.reserve
+	keep := bk.limit - bk.reserveAt(now)
+	period, tat := bk.pacePeriod(now), bk.bgTAT
 	for k := range nInt + nBg {
 		m := len(sends)
 		if m >= bk.limit {
@@ -294,10 +295,21 @@ func (bk *bucket) nthFreeFor(now time.Time, c Class, nInt, nBg int) time.Time {
 				t = f
 			}
 		}
-		if k >= nInt && m >= keep {
-			if f := sends[m-keep].Add(span); f.After(t) {
-				t = f
+		if k >= nInt {
+			if m >= keep {
+				if f := sends[m-keep].Add(span); f.After(t) {
+					t = f
+				}
 			}
+			if !tat.IsZero() {
+				if f := tat.Add(-time.Duration(routeBackgroundBurst-1) * period); f.After(t) {
+					t = f
+				}
+			}
+			if tat.Before(t) {
+				tat = t
+			}
+			tat = tat.Add(period)
 		}
 		sends = append(sends, t)
 	}
