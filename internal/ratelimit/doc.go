@@ -58,13 +58,14 @@
 //
 // Route buckets (Route: a stricter limit counted locally as a sliding window, such as Postman's 10 per 10 s over
 // its monitor and list endpoints) keep a reserve too. A slot is held for the bucket's window; interactive requests
-// take any free slot, background requests only one that leaves Reserve slots (default ⌈0.3·Limit⌉, 3 of 10) free
-// for a person arriving within ReserveWithin (default min(Window/5, 2 s)): among the sends of the last
-// window − ReserveWithin, every class counted, background keeps to Limit − Reserve. Older slots come free within
-// ReserveWithin, so background may borrow them: twenty monitor reads at once take 7 slots, 3 more after 8.25 s,
-// and a person finds a slot at once or within 2 s at any moment, while background alone still gets most of the
-// bucket. The reserve is shaped by time, not by demand: it is not lent out when nobody has asked for a while,
-// because the first person after a quiet spell is the one who would wait a whole window.
+// take any free slot. Background requests leave R slots (Reserve, default ⌈0.3·Limit⌉, 3 of 10; raised to the
+// interactive demand of recent windows, at most half the bucket) free for a person arriving within ReserveWithin
+// (default min(Window/5, 2 s)): among the sends of the last window − ReserveWithin, every class counted, at most
+// Limit − R, at an even pace of Limit − R per that span, two at once. Older slots come free within ReserveWithin,
+// so background may borrow them: twenty monitor reads at once go out two at once and then one every 1.2 s; a
+// person finds a slot at once or within 2 s, one beyond the reserve about a pace period later, and background
+// alone still gets Limit − R per window − ReserveWithin. The reserve is shaped by time, not lent out when nobody
+// has asked for a while: the first person after a quiet spell is the one who would wait a whole window.
 //
 // Within a class users are served round-robin (a 429 retry goes to the front). Round-robin alone does not help
 // when tokens arrive in bursts, since a light user is not queued at the instant they appear, so each user also

@@ -360,3 +360,57 @@ func TestRouteReserveEstimatesAreTruthful(t *testing.T) {
 		}
 	})
 }
+
+// The reserve follows the interactive demand of recent windows, up to half the bucket, and falls back to the
+// configured one when people stop asking.
+func TestRouteReserveFollowsDemand(t *testing.T) {
+	const W = 10 * time.Second
+	cases := []struct {
+		name        string
+		perWindow   []int // interactive sends in successive windows
+		wantReserve int
+	}{
+		{"nobody asked", nil, 3},
+		{"2 per window", repeat(2, 10), 3},
+		{"4 per window", repeat(4, 10), 4},
+		{"8 per window: capped at half", repeat(8, 10), 5},
+		{"8 per window, then 10 quiet windows", append(repeat(8, 10), repeat(0, 10)...), 3},
+		{"one busy window", []int{6}, 3},
+		{"a busy minute", repeat(6, 6), 5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := &bucket{name: "t", limit: 10, window: W}
+			b.reserve, b.within = routeReserve(Route{Limit: 10, Window: W})
+			t0 := epochPlus(0)
+			for i, n := range c.perWindow {
+				for j := range n {
+					b.noteInteractive(t0.Add(time.Duration(i)*W+time.Duration(j)*time.Second), 1)
+				}
+			}
+			now := t0.Add(time.Duration(len(c.perWindow)) * W)
+			if got := b.reserveAt(now); got != c.wantReserve {
+				t.Fatalf("reserve %d (demand %.2f); want %d", got, b.demandAt(now), c.wantReserve)
+			}
+			// Background is held to Limit − reserve of the sends still holding a slot ReserveWithin from now.
+			span := b.reserveSpan()
+			for range b.limit - c.wantReserve {
+				b.add(now.Add(-time.Second), 1)
+			}
+			if at := b.nextFreeFor(now, Background, 1); !at.Equal(now.Add(span - time.Second)) {
+				t.Fatalf("background may go at %v with %d recent sends; want when the first leaves the span, %v", at.Sub(now), b.limit-c.wantReserve, span-time.Second)
+			}
+			if at := b.nextFreeFor(now, Interactive, 1); !at.Equal(now) {
+				t.Fatalf("a person may go at %v; want now", at.Sub(now))
+			}
+		})
+	}
+}
+
+func repeat(n, times int) []int {
+	out := make([]int, times)
+	for i := range out {
+		out[i] = n
+	}
+	return out
+}
