@@ -26,9 +26,10 @@ type Route struct {
 	// sets its Limit, Window and reserve.
 	Bucket string
 	// Reserve is how many of the bucket's Limit are kept for interactive traffic: background requests never
-	// leave fewer than Reserve slots free for a person arriving within ReserveWithin. 0 means the default,
-	// ⌈0.3·Limit⌉ within [1, Limit/2] (3 of 10; none for a Limit of 1); negative means none, every class
-	// shares the whole bucket.
+	// leave fewer than Reserve slots free for a person arriving within ReserveWithin, and keep an even pace.
+	// It rises with the interactive demand of recent windows, up to half the bucket. 0 means the default,
+	// ⌈0.3·Limit⌉ within [1, Limit/2] (3 of 10; none for a Limit of 1); negative means none: every class
+	// shares the whole bucket, unpaced, as before the reserve existed.
 	Reserve int
 	// ReserveWithin is how soon a person must find a reserve slot. Background traffic may borrow reserve
 	// slots that come free again within it, so with nobody asking it still uses most of the bucket. 0 means
