@@ -56,6 +56,17 @@
 // floor ⌈R/3⌉ goes to background traffic as early as its queued and in-flight requests need to send it, one round
 // trip per turn, before the span ends.
 //
+// Route buckets (Route: a stricter limit counted locally as a sliding window, such as Postman's 10 per 10 s over
+// its monitor and list endpoints) keep a reserve too. A slot is held for the bucket's window; interactive requests
+// take any free slot. Background requests leave R slots (Reserve, default ⌈0.3·Limit⌉, 3 of 10; raised to the
+// interactive demand of recent windows, at most half the bucket) free for a person arriving within ReserveWithin
+// (default min(Window/5, 2 s)): among the sends of the last window − ReserveWithin, every class counted, at most
+// Limit − R, at an even pace of Limit − R per that span, two at once. Older slots come free within ReserveWithin,
+// so background may borrow them: twenty monitor reads at once go out two at once and then one every 1.2 s; a
+// person finds a slot at once or within 2 s, one beyond the reserve about a pace period later, and background
+// alone still gets Limit − R per window − ReserveWithin. The reserve is shaped by time, not lent out when nobody
+// has asked for a while: the first person after a quiet spell is the one who would wait a whole window.
+//
 // Within a class users are served round-robin (a 429 retry goes to the front). Round-robin alone does not help
 // when tokens arrive in bursts, since a light user is not queued at the instant they appear, so each user also
 // has a work-conserving sub-limit: an equal share ⌈L/n⌉ over the n users active in the class (queued, in flight,
@@ -81,7 +92,8 @@
 // *RateLimitedError, when its expected wait passes a bound; Gate.Estimate says what a new request would face.
 // The estimate counts the queue ahead: interactive before background, round-robin between users, the rest of the
 // current window and then whole windows of L less the other clients' share, background tokens on the pace line,
-// route buckets, 429 blocks and the probe after a reset. Coalesced callers get the MaxWait check on entry but no
+// route buckets (with their reserve for background requests), 429 blocks and the probe after a reset;
+// Gate.EstimateRoute adds a path's route buckets to what Gate.Estimate says. Coalesced callers get the MaxWait check on entry but no
 // observer calls (the shared request is not theirs alone).
 //
 // # Cache and coalescing

@@ -184,6 +184,7 @@ func New(next http.RoundTripper, opts Options) *Gate {
 				name = r.Method + " " + r.Pattern
 			}
 			b = &bucket{name: name, limit: r.Limit, window: r.Window}
+			b.reserve, b.within = routeReserve(r)
 			if r.Bucket != "" {
 				shared[r.Bucket] = b
 			}

@@ -73,7 +73,7 @@ func (b *budget) earliestSend(w *waiter, now time.Time) (time.Time, string) {
 		at, reason = b.storeHoldUntil, "window"
 	}
 	for _, bk := range w.buckets {
-		if t := bk.nextFree(now, cost); t.After(at) {
+		if t := bk.nextFreeFor(now, w.ticket.Class, cost); t.After(at) {
 			at, reason = t, "route bucket"
 		}
 	}
@@ -323,7 +323,7 @@ func (b *budget) pickAny(now time.Time, mark func(*waiter)) (*waiter, time.Time)
 func (b *budget) bucketVerdict(w *waiter, now time.Time) verdict {
 	var at time.Time
 	for _, bk := range w.buckets {
-		if t := bk.nextFree(now, b.costOf(w)); t.After(now) && t.After(at) {
+		if t := bk.nextFreeFor(now, w.ticket.Class, b.costOf(w)); t.After(now) && t.After(at) {
 			at = t
 		}
 	}
@@ -353,6 +353,11 @@ func (b *budget) grant(w *waiter, now time.Time) {
 	w.cumAt = b.grantCost
 	for _, bk := range w.buckets {
 		bk.add(now, cost)
+		if w.ticket.Class == Interactive {
+			bk.noteInteractive(now, cost)
+		} else {
+			bk.paceBackground(now, cost)
+		}
 	}
 	b.inflight[w] = struct{}{}
 	if w.ticket.Class == Background {
@@ -380,6 +385,7 @@ func (b *budget) cancelGrant(w *waiter, now time.Time) {
 		return
 	}
 	delete(b.inflight, w)
+	wasBg := w.bgCounted // its class at the grant (an interactive joiner may have upgraded it since)
 	if w.bgCounted {
 		w.bgCounted = false
 		b.bgInflight--
@@ -395,6 +401,9 @@ func (b *budget) cancelGrant(w *waiter, now time.Time) {
 	b.grantCost -= int64(w.chargedLen)
 	for _, bk := range w.buckets {
 		bk.remove(w.grantedAt, w.chargedLen)
+		if wasBg {
+			bk.paceBackground(now, -w.chargedLen)
+		}
 	}
 	if w.probe {
 		b.probe.inFlight = false

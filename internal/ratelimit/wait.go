@@ -41,12 +41,27 @@ func waitOptions(ctx context.Context) (fn func(WaitInfo), maxWait time.Duration)
 }
 
 // Estimate reports what a new request with ticket t would face now (Ahead, Estimate) without queueing it. It
-// knows no path, so route buckets are not counted.
+// knows no path, so route buckets are not counted (EstimateRoute counts them).
 func (g *Gate) Estimate(t Ticket) WaitInfo {
 	t = normalTicket(t)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	w := &waiter{ticket: t, cost: t.Cost}
+	return g.b.estimate(w, time.Now(), false)
+}
+
+// EstimateRoute is Estimate for a request with this method and path: it also counts the route buckets the path
+// falls in, their queue and, for background requests, their interactive reserve.
+func (g *Gate) EstimateRoute(method, path string, t Ticket) WaitInfo {
+	t = normalTicket(t)
+	w := &waiter{ticket: t, cost: t.Cost, method: method, path: path}
+	for _, r := range g.routes {
+		if r.matches(method, path) && !containsBucket(w.buckets, r.bucket) {
+			w.buckets = append(w.buckets, r.bucket)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return g.b.estimate(w, time.Now(), false)
 }
 
@@ -106,7 +121,7 @@ func (b *budget) estimate(w *waiter, now time.Time, queued bool) WaitInfo {
 		at, reason = t, r
 	}
 	for i, bk := range w.buckets {
-		if t := bk.nthFree(now, bucketAhead[i]+cost); t.After(at) {
+		if t := bk.nthFreeFor(now, w.ticket.Class, bucketAhead[i][Interactive], bucketAhead[i][Background]+cost); t.After(at) {
 			at, reason = t, "route bucket"
 		}
 	}
@@ -117,15 +132,15 @@ func (b *budget) estimate(w *waiter, now time.Time, queued bool) WaitInfo {
 	return info
 }
 
-// aheadOf counts the waiters served before w, and for each of w's route buckets those of them that share it.
-// Within a class, a waiter at index k of its user's queue follows the first k (or k+1, for users before it in
-// the round-robin) waiters of every other user.
-func (b *budget) aheadOf(w *waiter, queued bool) (int, []int) {
-	bucketAhead := make([]int, len(w.buckets))
+// aheadOf counts the waiters served before w, and for each of w's route buckets those of them that share it, by
+// class. Within a class, a waiter at index k of its user's queue follows the first k (or k+1, for users before it
+// in the round-robin) waiters of every other user.
+func (b *budget) aheadOf(w *waiter, queued bool) (int, [][2]int) {
+	bucketAhead := make([][2]int, len(w.buckets))
 	count := func(x *waiter) {
 		for i, bk := range w.buckets {
 			if containsBucket(x.buckets, bk) {
-				bucketAhead[i]++
+				bucketAhead[i][x.ticket.Class]++
 			}
 		}
 	}
@@ -255,6 +270,50 @@ func (b *budget) tokenTime(c Class, n int, now time.Time) (time.Time, string) {
 	}
 	f := b.lineFraction(float64(supply - j))
 	return start.Add(time.Duration(f*float64(span)) + time.Millisecond), reason
+}
+
+// nthFreeFor is when a request of class c fits in the bucket behind nInt interactive and, for a background
+// request, nBg background sends (its own included) queued before it: interactive ones take any free slot first,
+// then background ones leave the reserve, one after the other.
+func (bk *bucket) nthFreeFor(now time.Time, c Class, nInt, nBg int) time.Time {
+	if c != Background || bk.reserve <= 0 {
+		return bk.nthFree(now, nInt+nBg)
+	}
+	bk.prune(now)
+	sends := append(make([]time.Time, 0, len(bk.sends)+nInt+nBg), bk.sends...)
+	t := now
+	if bk.blockedUntil.After(t) {
+		t = bk.blockedUntil
+	}
+	hold, span := bk.window+bucketGuard, bk.reserveSpan()
+	keep := bk.limit - bk.reserveAt(now)
+	period, tat := bk.pacePeriod(now), bk.bgTAT
+	for k := range nInt + nBg {
+		m := len(sends)
+		if m >= bk.limit {
+			if f := sends[m-bk.limit].Add(hold); f.After(t) {
+				t = f
+			}
+		}
+		if k >= nInt {
+			if m >= keep {
+				if f := sends[m-keep].Add(span); f.After(t) {
+					t = f
+				}
+			}
+			if !tat.IsZero() {
+				if f := tat.Add(-time.Duration(routeBackgroundBurst-1) * period); f.After(t) {
+					t = f
+				}
+			}
+			if tat.Before(t) {
+				tat = t
+			}
+			tat = tat.Add(period)
+		}
+		sends = append(sends, t)
+	}
+	return t
 }
 
 // nthFree is when n more sends fit in the bucket, its later windows included.
