@@ -16,6 +16,7 @@
 // prints the Markdown for BENCHMARKS.md (see package compare):
 //
 //	go run ./bench/mcpbench -compare
+//	go run ./bench/mcpbench -compare -baseline '8bb725f=/tmp/mcp-8bb725f'   # plus an earlier build's start-up
 package main
 
 import (
@@ -73,6 +74,8 @@ func run() error {
 	generate := flag.Int("generate", 4000, "with -compare: requests in the generated collection")
 	mcpBin := flag.String("mcp-bin", "", "with -compare: prebuilt cmd/mcp (default: build it)")
 	emulatorBin := flag.String("emulator-bin", "", "with -compare: prebuilt cmd/postman-emulator (default: build it)")
+	var baselines listFlag
+	flag.Var(&baselines, "baseline", "with -compare: an earlier cmd/mcp build as 'NAME=PATH', whose start-up rows are measured in turn with pmops's (repeatable)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -86,10 +89,18 @@ func run() error {
 		if err != nil {
 			return err
 		}
+		var bls []compare.Baseline
+		for _, b := range baselines {
+			name, path, ok := strings.Cut(b, "=")
+			if !ok || name == "" || path == "" {
+				return fmt.Errorf("-baseline %q: want NAME=PATH", b)
+			}
+			bls = append(bls, compare.Baseline{Name: name, Bin: path})
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
 		rep, err := compare.Run(ctx, compare.Config{
-			RepoRoot: root, MCPBin: *mcpBin, EmulatorBin: *emulatorBin,
+			RepoRoot: root, MCPBin: *mcpBin, EmulatorBin: *emulatorBin, Baselines: bls,
 			PeerJS: js, PeerVersion: peerVersion(js), Node: *node,
 			Runs: *compareRuns, PeerRuns: *peerRuns, OverheadRuns: *overheadRuns, Generate: *generate,
 			Timeout: *timeout, Logger: slog.Default(),
