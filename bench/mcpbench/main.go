@@ -5,6 +5,7 @@
 //
 //	go run ./bench/mcpbench -peer
 //	go run ./bench/mcpbench -peer -server 'pmops=./bin/mcp' -probe getAuthenticatedUser -probe 'whoami={}'
+//	go run ./bench/mcpbench -interleave -runs 40 -server 'new=./bin/mcp' -server 'old=/tmp/base/mcp'
 //
 // Servers get POSTMAN_API_BASE_URL (-base-url, default from the environment)
 // and POSTMAN_API_KEY (-key, default $POSTMAN_API_KEY or PMAK-demo).
@@ -15,6 +16,7 @@
 // prints the Markdown for BENCHMARKS.md (see package compare):
 //
 //	go run ./bench/mcpbench -compare
+//	go run ./bench/mcpbench -compare -baseline '8bb725f=/tmp/mcp-8bb725f'   # plus an earlier build's start-up
 package main
 
 import (
@@ -61,6 +63,7 @@ func run() error {
 	flag.Var(&probes, "probe", "tool call to time as 'TOOL' or 'TOOL=JSONARGS'; each server uses the first one it lists (repeatable)")
 	probeRuns := flag.Int("probe-runs", 5, "calls per probe")
 	runs := flag.Int("runs", 5, "fresh processes per server (median reported)")
+	interleave := flag.Bool("interleave", false, "start the servers in turn, one run of each per round, instead of all runs of one server after the other (fairer when comparing builds on a busy machine)")
 	timeout := flag.Duration("timeout", 60*time.Second, "time limit per run")
 	baseURL := flag.String("base-url", os.Getenv("POSTMAN_API_BASE_URL"), "Postman API base URL handed to the servers (the emulator)")
 	key := flag.String("key", envOr("POSTMAN_API_KEY", "PMAK-demo"), "Postman API key handed to the servers")
@@ -71,6 +74,8 @@ func run() error {
 	generate := flag.Int("generate", 4000, "with -compare: requests in the generated collection")
 	mcpBin := flag.String("mcp-bin", "", "with -compare: prebuilt cmd/mcp (default: build it)")
 	emulatorBin := flag.String("emulator-bin", "", "with -compare: prebuilt cmd/postman-emulator (default: build it)")
+	var baselines listFlag
+	flag.Var(&baselines, "baseline", "with -compare: an earlier cmd/mcp build as 'NAME=PATH', whose start-up rows are measured in turn with pmops's (repeatable)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -84,10 +89,18 @@ func run() error {
 		if err != nil {
 			return err
 		}
+		var bls []compare.Baseline
+		for _, b := range baselines {
+			name, path, ok := strings.Cut(b, "=")
+			if !ok || name == "" || path == "" {
+				return fmt.Errorf("-baseline %q: want NAME=PATH", b)
+			}
+			bls = append(bls, compare.Baseline{Name: name, Bin: path})
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
 		rep, err := compare.Run(ctx, compare.Config{
-			RepoRoot: root, MCPBin: *mcpBin, EmulatorBin: *emulatorBin,
+			RepoRoot: root, MCPBin: *mcpBin, EmulatorBin: *emulatorBin, Baselines: bls,
 			PeerJS: js, PeerVersion: peerVersion(js), Node: *node,
 			Runs: *compareRuns, PeerRuns: *peerRuns, OverheadRuns: *overheadRuns, Generate: *generate,
 			Timeout: *timeout, Logger: slog.Default(),
@@ -154,6 +167,19 @@ func run() error {
 	defer stop()
 	var results []measure.Result
 	var failed []error
+	if *interleave {
+		slog.Info("measuring in turn", "servers", len(specs), "runs", *runs)
+		all, errs := measure.MeasureAll(ctx, specs, measure.Options{Runs: *runs, Timeout: *timeout, Probes: ps})
+		for i, res := range all {
+			if errs[i] != nil {
+				slog.Error("measurement failed", "server", res.Name, "err", errs[i])
+				failed = append(failed, errs[i])
+				continue
+			}
+			results = append(results, res)
+		}
+		specs = nil
+	}
 	for _, spec := range specs {
 		slog.Info("measuring", "server", spec.Name, "command", strings.Join(spec.Command, " "), "runs", *runs)
 		res, err := measure.Measure(ctx, spec, measure.Options{Runs: *runs, Timeout: *timeout, Probes: ps})

@@ -194,7 +194,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	ops, err := app.OpenOps(c.ops, logger)
+	// Stdio and the CLI with neither -store nor -metrics-addr get no ops layer at all (ops is nil): no registry,
+	// collectors or hooks at start for metrics nobody could read.
+	ops, err := app.OpenOpsIfServed(c.ops, c.httpAddr != "" && cmd == "", logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcp: %v\n", err)
 		return 2

@@ -8,12 +8,12 @@ import (
 	"html"
 	"math"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/pmops/pmops/internal/lazyre"
 	"github.com/pmops/pmops/internal/ratelimit"
 )
 
@@ -268,8 +268,8 @@ func problemName(typ string) string {
 }
 
 var (
-	htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	htmlTag   = regexp.MustCompile(`(?s)<[^>]*>`)
+	htmlTitle = lazyre.New(`(?is)<title[^>]*>(.*?)</title>`)
+	htmlTag   = lazyre.New(`(?s)<[^>]*>`)
 )
 
 // textOf turns a body that is not a JSON error into a short message: an HTML page's title, or its text.

@@ -119,7 +119,9 @@ func Open(cfg Config) (*Backend, error) {
 	if probeKey == "" {
 		probeKey = "PMAK-config-check"
 	}
-	if _, err := api.New(b.apiConfig(probeKey)); err != nil {
+	probe := b.apiConfig(probeKey)
+	probe.NoGate = true // only the settings are checked: no rate gate is built for a client nobody uses
+	if _, err := api.New(probe); err != nil {
 		b.Close()
 		return nil, err
 	}

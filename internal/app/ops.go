@@ -65,19 +65,39 @@ type Ops struct {
 // HeartbeatTTL is how long a replica counts as alive after its last heartbeat (sent every third of it).
 const HeartbeatTTL = 15 * time.Second
 
+// Check reports a bad -replicas or -metrics-addr without opening anything.
+func (c OpsConfig) Check() error {
+	if c.Replicas < 0 || c.Replicas > 1000 {
+		return fmt.Errorf("-replicas %d: use 1 to 1000, or 0 for the live count", c.Replicas)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("-metrics-addr %q: want host:port, e.g. 127.0.0.1:9090 or :9090", c.MetricsAddr)
+		}
+	}
+	return nil
+}
+
+// OpenOpsIfServed is OpenOps when there is something for Ops to do: shared state (-store), a metrics listener
+// (-metrics-addr) or an HTTP server of the caller's that will carry /metrics (httpServer). Otherwise (stdio MCP
+// or the CLI with the defaults) nobody could ever read a metric, so it only checks cfg and returns a nil *Ops
+// (Serve and Close do nothing on it): no registry, collectors or hooks are built at start. -replicas alone changes
+// nothing then: it only matters with -store.
+func OpenOpsIfServed(cfg OpsConfig, httpServer bool, logger *slog.Logger) (*Ops, error) {
+	if cfg.Store == "" && cfg.MetricsAddr == "" && !httpServer {
+		return nil, cfg.Check()
+	}
+	return OpenOps(cfg, logger)
+}
+
 // OpenOps checks cfg, connects to Redis when -store names one (failing with a clear error when it cannot) and
 // starts the replica heartbeat. Close stops it.
 func OpenOps(cfg OpsConfig, logger *slog.Logger) (*Ops, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Replicas < 0 || cfg.Replicas > 1000 {
-		return nil, fmt.Errorf("-replicas %d: use 1 to 1000, or 0 for the live count", cfg.Replicas)
-	}
-	if cfg.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
-			return nil, fmt.Errorf("-metrics-addr %q: want host:port, e.g. 127.0.0.1:9090 or :9090", cfg.MetricsAddr)
-		}
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	o := &Ops{cfg: cfg, log: logger, Metrics: metrics.New(), checks: map[string]func(context.Context) error{},
@@ -216,8 +236,9 @@ func (o *Ops) Handler(next http.Handler) http.Handler {
 }
 
 // Serve starts the -metrics-addr listener, if configured, until Close. It fails when the address cannot be bound.
+// On a nil *Ops (OpenOpsIfServed) it does nothing.
 func (o *Ops) Serve() error {
-	if o.cfg.MetricsAddr == "" {
+	if o == nil || o.cfg.MetricsAddr == "" {
 		return nil
 	}
 	ln, err := net.Listen("tcp", o.cfg.MetricsAddr)
@@ -271,8 +292,11 @@ func (o *Ops) Leader(name string) store.Leader {
 var LeaseTTL = 15 * time.Second
 
 // Close stops the heartbeat (leaving the roll call), releases leases, stops the metrics listener and closes
-// Redis.
+// Redis. On a nil *Ops it does nothing.
 func (o *Ops) Close() {
+	if o == nil {
+		return
+	}
 	o.stop()
 	o.wg.Wait()
 	if o.Redis != nil {

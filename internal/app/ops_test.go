@@ -184,3 +184,32 @@ func sample(m, name string) string {
 	}
 	return ""
 }
+
+// TestOpenOpsIfServed: with no -store, no -metrics-addr and no HTTP server there is no ops layer (a nil *Ops whose
+// Serve and Close do nothing), yet bad settings still fail; anything that can serve
+// /metrics or share state gets a real one.
+func TestOpenOpsIfServed(t *testing.T) {
+	ops, err := OpenOpsIfServed(OpsConfig{Replicas: 3}, false, nil)
+	if err != nil || ops != nil {
+		t.Fatalf("defaults: %v, %v; want no ops layer", ops, err)
+	}
+	if err := ops.Serve(); err != nil {
+		t.Errorf("Serve on nil: %v", err)
+	}
+	ops.Close()
+	for _, cfg := range []OpsConfig{{Replicas: -1}, {MetricsAddr: "nonsense"}} {
+		if _, err := OpenOpsIfServed(cfg, false, nil); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+	for _, tc := range []struct {
+		cfg  OpsConfig
+		http bool
+	}{{OpsConfig{}, true}, {OpsConfig{MetricsAddr: "127.0.0.1:0"}, false}} {
+		ops, err := OpenOpsIfServed(tc.cfg, tc.http, nil)
+		if err != nil || ops == nil || ops.Metrics == nil {
+			t.Fatalf("%+v http=%v: %v, %v; want an ops layer with metrics", tc.cfg, tc.http, ops, err)
+		}
+		ops.Close()
+	}
+}

@@ -4,12 +4,13 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"hash/fnv"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/pmops/pmops/internal/lazyre"
 )
 
 var idNamespace = uuid.MustParse("5f0c1b7e-3c57-4d1a-9a52-6d2f1f0e8b21")
@@ -35,8 +36,8 @@ func (e *Emulator) nextOrder() int {
 func uidOf(owner int64, id string) string { return fmt.Sprintf("%d-%s", owner, id) }
 
 var (
-	uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	uidRe  = regexp.MustCompile(`^([0-9]+)-([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`)
+	uuidRe = lazyre.New(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	uidRe  = lazyre.New(`^([0-9]+)-([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`)
 )
 
 // splitRef accepts a bare ID or a UID. owner is 0 for a bare ID; ok is false when ref is neither.

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pmops/pmops/internal/lazyre"
 )
 
 // A monitor run is simulated, not executed: every request of the monitor's collection gets a deterministic
@@ -167,11 +168,11 @@ func testScripts(events any) []string {
 }
 
 var (
-	testStartRe   = regexp.MustCompile(`pm\.test\(\s*["'` + "`" + `]([^"'` + "`" + `]*)["'` + "`" + `]`)
-	statusCheckRe = regexp.MustCompile(`(?:to\.have\.status\(\s*(\d{3})\s*\)|response\.code\)\.to\.(?:eql|equal|be)\(\s*(\d{3})\s*\))`)
-	timeCheckRe   = regexp.MustCompile(`responseTime\)\.to\.be\.(?:below|lessThan)\(\s*(\d+)\s*\)`)
-	statusPathRe  = regexp.MustCompile(`/status/([1-5]\d\d)(?:[/?#]|$)`)
-	varRe         = regexp.MustCompile(`\{\{([^{}]+)\}\}`)
+	testStartRe   = lazyre.New(`pm\.test\(\s*["'` + "`" + `]([^"'` + "`" + `]*)["'` + "`" + `]`)
+	statusCheckRe = lazyre.New(`(?:to\.have\.status\(\s*(\d{3})\s*\)|response\.code\)\.to\.(?:eql|equal|be)\(\s*(\d{3})\s*\))`)
+	timeCheckRe   = lazyre.New(`responseTime\)\.to\.be\.(?:below|lessThan)\(\s*(\d+)\s*\)`)
+	statusPathRe  = lazyre.New(`/status/([1-5]\d\d)(?:[/?#]|$)`)
+	varRe         = lazyre.New(`\{\{([^{}]+)\}\}`)
 )
 
 // parseTestsCached memoises parseTests: scripts repeat across runs and monitors. Called with e.mu held.

@@ -48,16 +48,30 @@ var catalog = sync.OnceValue(func() []*Tool {
 })
 
 // All returns every tool, in catalogue order.
-func All() []*Tool { return slices.Clone(catalog()) }
+func All() []*Tool {
+	all := slices.Clone(catalog())
+	for _, t := range all {
+		t.withSchemas()
+	}
+	return all
+}
 
 // Lookup finds a tool by name.
 func Lookup(name string) (*Tool, bool) {
-	for _, t := range catalog() {
-		if t.Name == name {
-			return t, true
-		}
+	if t := find(name); t != nil {
+		return t.withSchemas(), true
 	}
 	return nil, false
+}
+
+// find is Lookup without deriving the schemas.
+func find(name string) *Tool {
+	for _, t := range catalog() {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
 }
 
 // Selection says which tools an adapter serves. The zero value serves the default toolsets.
@@ -107,7 +121,7 @@ func Select(sel Selection) ([]*Tool, error) {
 		if n == "" {
 			continue
 		}
-		if _, ok := Lookup(n); !ok {
+		if find(n) == nil {
 			return nil, fmt.Errorf("unknown tool %q%s", n, suggest(n, toolNames()))
 		}
 		extra[n] = true
@@ -118,7 +132,7 @@ func Select(sel Selection) ([]*Tool, error) {
 		if n == "" {
 			continue
 		}
-		if _, ok := Lookup(n); !ok {
+		if find(n) == nil {
 			return nil, fmt.Errorf("unknown tool %q in exclude list%s", n, suggest(n, toolNames()))
 		}
 		excluded[n] = true
@@ -129,7 +143,7 @@ func Select(sel Selection) ([]*Tool, error) {
 			continue
 		}
 		if enabled[t.Toolset] || extra[t.Name] {
-			out = append(out, t)
+			out = append(out, t.withSchemas())
 		}
 	}
 	return out, nil

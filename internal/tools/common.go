@@ -3,10 +3,11 @@ package tools
 import (
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pmops/pmops/internal/lazyre"
 )
 
 // Page is every list result: one uniform cursor whatever pagination style Postman uses underneath.
@@ -76,7 +77,7 @@ func moreLine[T any](p Page[T]) string {
 
 const masked = "••••••"
 
-var secretish = regexp.MustCompile(`(?i)(token|secret|passw|pwd|api[-_]?key|apikey|auth|credential|private|session|cookie|signature|bearer)`)
+var secretish = lazyre.New(`(?i)(token|secret|passw|pwd|api[-_]?key|apikey|auth|credential|private|session|cookie|signature|bearer)`)
 
 // looksSecret says whether a variable should be masked: Postman marks it secret, or its name says it holds one.
 func looksSecret(key, typ string, secret bool) bool {
@@ -108,6 +109,6 @@ func clip(s string, n int) string {
 }
 
 // looksLikeID says whether s is a Postman ID or UID rather than a name (so no list call is needed to resolve it).
-var idPattern = regexp.MustCompile(`^(\d+-)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var idPattern = lazyre.New(`^(\d+-)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 func looksLikeID(s string) bool { return idPattern.MatchString(strings.TrimSpace(s)) }

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/pmops/pmops/internal/api"
+	"github.com/pmops/pmops/internal/lazyre"
 )
 
 // edit_collection_item is one tool for every change inside a collection: add, update, move or delete a request, a
@@ -839,7 +839,7 @@ func maskURL(u string) string {
 	return clip(base+queryString(ps), 200)
 }
 
-var secretJSONValue = regexp.MustCompile(`(?i)("[^"]*(token|secret|passw|api[-_]?key|credential)[^"]*"\s*:\s*)"[^"]*"`)
+var secretJSONValue = lazyre.New(`(?i)("[^"]*(token|secret|passw|api[-_]?key|credential)[^"]*"\s*:\s*)"[^"]*"`)
 
 func maskBody(b string) string {
 	return clip(secretJSONValue.ReplaceAllString(b, `$1"`+masked+`"`), 120)

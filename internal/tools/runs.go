@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pmops/pmops/internal/api"
+	"github.com/pmops/pmops/internal/lazyre"
 	"github.com/pmops/pmops/internal/newman"
 )
 
@@ -730,9 +730,9 @@ func selectFolders(col *api.Collection, want []string) ([]string, int, error) {
 
 // Masking of run output: the values of secret variables wherever they appear, and the values of query parameters
 // and user-info passwords that look like credentials (an apikey in a URL), also inside assertion messages.
-var unresolved = regexp.MustCompile(`\{\{[^{}\s]{1,40}\}\}`)
-var queryParam = regexp.MustCompile(`([?&;])([^=&#\s"']+)=([^&#\s"']*)`)
-var userInfo = regexp.MustCompile(`(//[^/:@\s"']+):([^/@\s"']+)@`)
+var unresolved = lazyre.New(`\{\{[^{}\s]{1,40}\}\}`)
+var queryParam = lazyre.New(`([?&;])([^=&#\s"']+)=([^&#\s"']*)`)
+var userInfo = lazyre.New(`(//[^/:@\s"']+):([^/@\s"']+)@`)
 
 func maskText(s string, secrets []string) string {
 	for _, v := range secrets {

@@ -7,6 +7,7 @@ package compare
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +31,9 @@ type Config struct {
 	RepoRoot    string // where ./cmd/mcp and ./cmd/postman-emulator are built from
 	MCPBin      string // prebuilt cmd/mcp; empty builds it
 	EmulatorBin string // prebuilt cmd/postman-emulator; empty builds it
+	// Baselines are other builds of cmd/mcp (an earlier commit) whose start-up rows are measured with pmops's,
+	// run by run in turn, so a regression or a gain is read against the same machine at the same minutes.
+	Baselines   []Baseline
 	PeerJS      string // @postman/postman-mcp-server's dist/src/index.js
 	PeerVersion string
 	Node        string // runs the peer
@@ -42,6 +46,11 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
+// Baseline is an earlier build of cmd/mcp to measure beside pmops's start-up.
+type Baseline struct {
+	Name, Bin string
+}
+
 // Report is everything one comparison measured.
 type Report struct {
 	Machine   string
@@ -50,6 +59,7 @@ type Report struct {
 	GenerateN int
 
 	Ours, OursDemo    measure.Result
+	Baselines         []measure.Result // each baseline, then each baseline with -demo (Config.Baselines)
 	Peer, PeerFull    measure.Result
 	ToolsetsCovered   []string
 	ToolsetsMissing   []string
@@ -126,11 +136,27 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		*into = r
 		return nil
 	}
-	if err := startup(ours, cfg.Runs, &rep.Ours); err != nil {
-		return nil, err
-	}
-	if err := startup(oursDemo, cfg.Runs, &rep.OursDemo); err != nil {
-		return nil, err
+	if len(cfg.Baselines) == 0 {
+		if err := startup(ours, cfg.Runs, &rep.Ours); err != nil {
+			return nil, err
+		}
+		if err := startup(oursDemo, cfg.Runs, &rep.OursDemo); err != nil {
+			return nil, err
+		}
+	} else {
+		specs := []mcpproc.Spec{ours, oursDemo}
+		for _, b := range cfg.Baselines {
+			specs = append(specs, mcpproc.Spec{Name: b.Name, Command: []string{b.Bin}, Env: pmopsEnv(emu.URL, Key)})
+		}
+		for _, b := range cfg.Baselines {
+			specs = append(specs, mcpproc.Spec{Name: b.Name + " -demo", Command: []string{b.Bin, "-demo"}, Env: pmopsEnv("", "")})
+		}
+		log.Info("startup, tools/list and RSS, in turn with the baselines", "servers", len(specs), "runs", cfg.Runs)
+		res, errs := measure.MeasureAll(ctx, specs, measure.Options{Runs: cfg.Runs, Timeout: cfg.Timeout})
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		rep.Ours, rep.OursDemo, rep.Baselines = res[0], res[1], res[2:]
 	}
 	if err := startup(peer, cfg.PeerRuns, &rep.Peer); err != nil {
 		return nil, err

@@ -268,3 +268,39 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineRows: baselines sit right after pmops's rows in the start-up table and are named in the note; without
+// baselines the report is unchanged (the golden file above).
+func TestBaselineRows(t *testing.T) {
+	r := sampleReport()
+	old := r.Ours
+	old.Name, old.InitTimes = "8bb725f", ds(20, 21, 22)
+	oldDemo := r.OursDemo
+	oldDemo.Name = "8bb725f -demo"
+	r.Baselines = []measure.Result{old, oldDemo}
+	var b strings.Builder
+	if err := r.WriteMarkdown(&b, "go run ./bench/mcpbench -compare -baseline 8bb725f=/tmp/old"); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	order := []string{"| pmops |", "| pmops -demo |", "| 8bb725f |", "| 8bb725f -demo |", "| peer (default) |"}
+	at := -1
+	for _, row := range order {
+		i := strings.Index(md, row)
+		if i <= at {
+			t.Fatalf("row %q missing or out of order in:\n%s", row, md)
+		}
+		at = i
+	}
+	if !strings.Contains(md, "| 8bb725f | 14 | 13,000 (13,034) | 21.0 (20.0–22.0, n=3) |") {
+		t.Errorf("baseline row figures:\n%s", md)
+	}
+	if !strings.Contains(md, "Baseline builds (`8bb725f`, `8bb725f -demo`)") {
+		t.Errorf("no note naming the baselines:\n%s", md)
+	}
+	for _, tg := range r.Targets() {
+		if !tg.Met {
+			t.Errorf("a baseline changed target %q", tg.Name)
+		}
+	}
+}

@@ -136,12 +136,22 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 
 	b.WriteString("\n#### Start-up, memory and tool list\n\n")
 	var startup strings.Builder
-	if err := measure.WriteMarkdown(&startup, []measure.Result{r.Ours, r.OursDemo, r.Peer, r.PeerFull}); err != nil {
+	rows := []measure.Result{r.Ours, r.OursDemo}
+	rows = append(rows, r.Baselines...)
+	if err := measure.WriteMarkdown(&startup, append(rows, r.Peer, r.PeerFull)); err != nil {
 		return err
 	}
 	b.WriteString(startup.String())
 	b.WriteString("`pmops` talks to the standalone emulator (POSTMAN_API_BASE_URL, POSTMAN_API_KEY); `pmops -demo` also " +
 		"starts its embedded emulator, which is included in its time and memory.\n")
+	if len(r.Baselines) > 0 {
+		names := make([]string, len(r.Baselines))
+		for i, bl := range r.Baselines {
+			names[i] = "`" + bl.Name + "`"
+		}
+		b.WriteString("Baseline builds (" + strings.Join(names, ", ") + ") ran the same way, with the same environment, started " +
+			"in turn with pmops's rows (one run of each per round), so machine load fell on all of them alike.\n")
+	}
 
 	fmt.Fprintf(&b, "\n#### get_collection on a %s-request collection\n\n", digits(r.GenerateN))
 	b.WriteString("| server | call | result bytes | text bytes | continuation | outline rows | ms, median | peak RSS MiB after |\n|---|---|--:|--:|---|--:|--:|--:|\n")

@@ -35,10 +35,26 @@ func TestRunSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, Config{RepoRoot: root, PeerJS: peerJS, PeerVersion: "test", Node: node,
+	// The build under test doubles as its own baseline: the rows must come out, not differ.
+	mcpBin := filepath.Join(t.TempDir(), "mcp")
+	build := exec.CommandContext(ctx, "go", "build", "-o", mcpBin, "./cmd/mcp")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/mcp: %v\n%s", err, out)
+	}
+	rep, err := Run(ctx, Config{RepoRoot: root, MCPBin: mcpBin, Baselines: []Baseline{{Name: "same", Bin: mcpBin}},
+		PeerJS: peerJS, PeerVersion: "test", Node: node,
 		Runs: 2, PeerRuns: 1, OverheadRuns: 5, Generate: 600, Timeout: time.Minute, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Baselines) != 2 || rep.Baselines[0].Name != "same" || rep.Baselines[1].Name != "same -demo" {
+		t.Fatalf("baseline rows: %+v", rep.Baselines)
+	}
+	for _, b := range rep.Baselines {
+		if len(b.InitTimes) != 2 || b.Tools != rep.Ours.Tools {
+			t.Errorf("%s: %d runs, %d tools (pmops %d)", b.Name, len(b.InitTimes), b.Tools, rep.Ours.Tools)
+		}
 	}
 	if rep.Ours.Tools == 0 || rep.Peer.Tools == 0 || rep.PeerFull.Tools <= rep.Peer.Tools {
 		t.Errorf("tool counts: pmops %d, peer %d, peer --full %d", rep.Ours.Tools, rep.Peer.Tools, rep.PeerFull.Tools)
@@ -90,8 +106,8 @@ func TestRunSmoke(t *testing.T) {
 	if err := rep.WriteMarkdown(&b, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "#### Targets") {
-		t.Error("Markdown lacks the targets table")
+	if !strings.Contains(b.String(), "#### Targets") || !strings.Contains(b.String(), "| same -demo |") {
+		t.Error("Markdown lacks the targets table or the baseline rows")
 	}
 }
 

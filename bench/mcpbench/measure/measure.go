@@ -83,6 +83,36 @@ func Measure(ctx context.Context, spec mcpproc.Spec, opts Options) (Result, erro
 	return res, nil
 }
 
+// MeasureAll measures every spec as Measure does, but round by round: each round starts every server once, the
+// order rotated by one per round, so that a change in machine load falls on all of them alike (use it to compare
+// builds). A server whose run fails leaves the later rounds; errs[i] is its error, results[i] what it measured.
+func MeasureAll(ctx context.Context, specs []mcpproc.Spec, opts Options) (results []Result, errs []error) {
+	if opts.Runs < 1 {
+		opts.Runs = 1
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	results = make([]Result, len(specs))
+	errs = make([]error, len(specs))
+	for i, spec := range specs {
+		results[i].Name = spec.Name
+	}
+	for run := range opts.Runs {
+		last := run == opts.Runs-1
+		for k := range specs {
+			i := (run + k) % len(specs)
+			if errs[i] != nil {
+				continue
+			}
+			if err := measureRun(ctx, specs[i], opts, last, &results[i]); err != nil {
+				errs[i] = fmt.Errorf("measure %s run %d: %w", specs[i].Name, run+1, err)
+			}
+		}
+	}
+	return results, errs
+}
+
 func measureRun(ctx context.Context, spec mcpproc.Spec, opts Options, last bool, res *Result) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()

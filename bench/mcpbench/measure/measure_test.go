@@ -147,3 +147,27 @@ func TestGroupDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureAllInTurn: every server gets every run; one that cannot start is reported and leaves the rounds
+// without stopping the others.
+func TestMeasureAllInTurn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	specs := []mcpproc.Spec{
+		{Name: "a", Command: []string{os.Args[0]}, Env: fakeserver.Env(1)},
+		{Name: "missing", Command: []string{"/nonexistent/srv"}},
+		{Name: "b", Command: []string{os.Args[0]}, Env: fakeserver.Env(1)},
+	}
+	res, errs := MeasureAll(ctx, specs, Options{Runs: 3})
+	if len(res) != 3 || len(errs) != 3 {
+		t.Fatalf("%d results, %d errors, want 3 each", len(res), len(errs))
+	}
+	for _, i := range []int{0, 2} {
+		if errs[i] != nil || res[i].Name != specs[i].Name || len(res[i].InitTimes) != 3 || len(res[i].PeakRSS) != 3 || res[i].Tools != 3 {
+			t.Errorf("%s: err %v, %d init samples, %d RSS samples, %d tools", specs[i].Name, errs[i], len(res[i].InitTimes), len(res[i].PeakRSS), res[i].Tools)
+		}
+	}
+	if errs[1] == nil || len(res[1].InitTimes) != 0 {
+		t.Errorf("missing server: err %v, samples %v", errs[1], res[1].InitTimes)
+	}
+}
