@@ -174,6 +174,7 @@ func (o *Ops) GateOptions(opts *ratelimit.Options) {
 	if o.Windows != nil {
 		opts.Store = o.Windows
 		opts.StoreReplicas = o.Replicas()
+		opts.StoreReplicasLive = o.Windows.LiveReplicas // replicas that join later shrink every share
 	}
 }
 

@@ -109,6 +109,15 @@ func (b *budget) maxWait() time.Duration {
 	return 2 * b.window
 }
 
+// storeReplicas is k, how many processes share the key while the store fails.
+func (b *budget) storeReplicas() int {
+	k := b.opts.StoreReplicas
+	if f := b.opts.StoreReplicasLive; f != nil {
+		k = max(k, f())
+	}
+	return max(k, 1)
+}
+
 // avail is what this process may still send in the current window.
 func (b *budget) avail(now time.Time) int {
 	if b.cur.spent {
@@ -117,11 +126,11 @@ func (b *budget) avail(now time.Time) int {
 	a := b.limit - b.cur.ours - b.cur.foreign
 	if b.opts.Store != nil {
 		if now.Before(b.storeDownUntil) {
-			a = min(a, b.limit/b.opts.StoreReplicas-b.cur.ours)
+			a = min(a, b.limit/b.storeReplicas()-b.cur.ours)
 		} else {
 			a = min(a, b.limit-b.cur.storeCount-b.cur.foreignNS)
 			if now.Before(b.storeShareUntil) {
-				a = min(a, b.limit/b.opts.StoreReplicas-b.cur.ours)
+				a = min(a, b.limit/b.storeReplicas()-b.cur.ours)
 			}
 		}
 	}

@@ -27,6 +27,10 @@ type Options struct {
 	// StoreReplicas is how many processes share the key (k): while the store fails, this process keeps to
 	// Limit/k of each window. Default 2.
 	StoreReplicas int
+	// StoreReplicasLive, when set, says how many processes are alive now (a roll call's last count, never a store
+	// call: it runs under the gate's lock and must not block); while the store fails the share is
+	// Limit/max(StoreReplicas, StoreReplicasLive()), so replicas started after this gate are counted.
+	StoreReplicasLive func() int
 	// StoreTimeout bounds one Store call. Default 1 s.
 	StoreTimeout time.Duration
 	// StoreKeyPrefix prefixes window keys ("<prefix>:<key hash>:<window end epoch>"). Default "ratelimit".

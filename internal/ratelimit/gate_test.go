@@ -807,6 +807,54 @@ func TestWindowStoreErrorsFallBackToShare(t *testing.T) {
 	})
 }
 
+// TestStoreShareCountsReplicasThatJoinLater: three replicas whose gates were made when the roll call counted two
+// keep to Limit/3 while the store is down once the live count says three; with the static count alone they
+// overshoot the key's window.
+func TestStoreShareCountsReplicasThatJoinLater(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		live func() int
+		want bool // no window over the limit
+	}{
+		{"static count of 2", nil, false},
+		{"live count of 3", func() int { return 3 }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := newFakeServer(fakeConfig{Limit: 30, Window: 10 * time.Second, Latency: 50 * time.Millisecond, Jitter: 10 * time.Millisecond})
+				store := &memStore{fail: true}
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+				defer cancel()
+				var wg sync.WaitGroup
+				for r := range 3 {
+					g := quietGate(srv, Options{Store: store, StoreReplicas: 2, StoreReplicasLive: tt.live})
+					defer g.Close()
+					for i := range 5 {
+						wg.Go(func() {
+							time.Sleep(time.Duration(r*10+i) * time.Millisecond)
+							loop(t, ctx, g, "/me")
+						})
+					}
+				}
+				wg.Wait()
+				over := 0
+				for _, n := range srv.perWindow {
+					if n > 30 {
+						over++
+					}
+				}
+				c := srv.counts()
+				if got := over == 0 && c.n429 == 0; got != tt.want {
+					t.Fatalf("%d windows over the limit, %d × 429, %d ok; want within the limit: %v", over, c.n429, c.oks, tt.want)
+				}
+				if tt.want && c.oks < 9*30*9/10 {
+					t.Fatalf("%d ok: the share starves the replicas", c.oks)
+				}
+			})
+		})
+	}
+}
+
 func TestRouteBuckets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newFakeServer(fakeConfig{Limit: 1000, Latency: 30 * time.Millisecond,

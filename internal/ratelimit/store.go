@@ -70,7 +70,7 @@ func (b *budget) storePlan(w *waiter, now time.Time) (adds []storeAdd, ttl time.
 // overShare gives w's grant back if this process is over its Limit/k share of the window (store down).
 func (b *budget) overShare(w *waiter, now time.Time) bool {
 	// A probe goes regardless (one per window or block); bouncing it would re-grant it at once, forever.
-	if w.probe || len(w.charges) == 0 || b.cur.ours <= b.limit/b.opts.StoreReplicas {
+	if w.probe || len(w.charges) == 0 || b.cur.ours <= b.limit/b.storeReplicas() {
 		return false
 	}
 	b.cancelGrant(w, now)
@@ -83,7 +83,7 @@ func (b *budget) storeResult(w *waiter, adds []storeAdd, counts []int, err error
 	if err != nil {
 		if !now.Before(b.storeDownUntil) {
 			b.g.log.Warn("rate gate: window store failed; keeping to limit/replicas locally",
-				"replicas", b.opts.StoreReplicas, "err", err)
+				"replicas", b.storeReplicas(), "err", err)
 		}
 		b.storeDownUntil = now.Add(b.window)
 		b.storeShareUntil = b.storeDownUntil
