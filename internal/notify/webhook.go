@@ -252,8 +252,9 @@ const (
 	// planBind: the webhook's provisional run is recorded (posted, or being posted); the monitor's lastRun is read
 	// to learn the run's key (bind).
 	planBind
-	// planCorrelate: a recorded run with the same numbers finished within the replay horizon, so the webhook may
-	// repeat it. Nothing is posted until the monitor's lastRun says which run it reports (correlate).
+	// planCorrelate: the webhook arrives within the replay horizon of the monitor's newest run and a recent run had
+	// its numbers, so it may repeat that run. Nothing is posted until the monitor's lastRun says which run it
+	// reports (correlate).
 	planCorrelate
 	// planDrop: Postman said the monitor no longer exists; its channels were told.
 	planDrop
