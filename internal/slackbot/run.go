@@ -192,8 +192,9 @@ func (d *Dispatcher) runCollection(st *jobState, env *tools.Env, cmd Command, su
 		res, err := d.call(ctx, st.req, &callEnv, cmd.Tool, cmd.Args)
 		close(stop)
 		<-stopped
-		p.finish()
+		p.stop()
 		d.answerRun(ctx, st, env, cmd, subject, res, err)
+		p.cleanup()
 	}()
 }
 

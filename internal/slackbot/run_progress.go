@@ -20,8 +20,8 @@ import (
 //   - a run still going runProgressEvery later is a long one: the bot posts its progress in the channel
 //     (chat.postMessage) and edits that message (chat.update, which has no post budget) every runProgressEvery
 //     until the run ends; the confirmation is replaced once more to say where the live progress is. When the
-//     run ends, the channel message is deleted and the result replaces the confirmation, with its Re-run
-//     button, as before. The channel message says who runs what and how far it is, never which requests
+//     run ends, the result replaces the confirmation, with its Re-run button, as before, and the channel
+//     message is deleted. The channel message says who runs what and how far it is, never which requests
 //     failed: the result stays with the person who ran it (who may share it).
 //
 // When the bot cannot post in the channel (not_in_channel, channel_not_found, a transport with no Web API) the
@@ -93,13 +93,15 @@ const (
 	footerInvite  = "The result will replace this message. To follow long runs live, invite the bot to this channel (/invite @postman)."
 )
 
-// step shows an update if one is due: never before Newman has reported, never closer than runProgressEvery to
-// the previous one, never before a 429's Retry-After.
+// step shows an update if one is due: on Newman's first report (or runProgressEvery into a run it has not
+// reported on yet), then never closer than runProgressEvery to the previous one, never before a 429's
+// Retry-After.
 func (p *runProgress) step(ctx context.Context) {
 	p.stepMu.Lock()
 	defer p.stepMu.Unlock()
 	now := p.now()
-	if p.closed || !p.started() || now.Before(p.notBefore) || (p.shown && now.Sub(p.last) < runProgressEvery) {
+	waiting := !p.started() && now.Sub(p.start) < runProgressEvery // Newman starting: a run of seconds says nothing
+	if p.closed || waiting || now.Before(p.notBefore) || (p.shown && now.Sub(p.last) < runProgressEvery) {
 		return
 	}
 	if !p.shown {
@@ -187,8 +189,15 @@ func slackCode(err error) string {
 	return "error"
 }
 
-// finish ends the updates and removes the channel message: the result replaces the confirmation next.
-func (p *runProgress) finish() {
+// stop ends the updates: once it returns, nothing more is shown for the run's progress.
+func (p *runProgress) stop() {
+	p.stepMu.Lock()
+	defer p.stepMu.Unlock()
+	p.closed = true
+}
+
+// cleanup removes the channel message once the result is out.
+func (p *runProgress) cleanup() {
 	p.stepMu.Lock()
 	defer p.stepMu.Unlock()
 	p.closed = true

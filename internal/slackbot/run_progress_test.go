@@ -26,6 +26,8 @@ type longRun struct {
 	p       *runProgress
 	// updates are the fake times at which an update was shown (a response_url note, a channel post or edit).
 	updates []time.Duration
+	// quiet is how long Newman says nothing at the start (starting up, a slow first request).
+	quiet time.Duration
 	// edits are the chat.update calls tried, at their fake time, with Slack's answer.
 	edits []edit
 }
@@ -102,7 +104,7 @@ func (lr *longRun) play(length time.Duration, total int, hook func(at time.Durat
 	done := 0
 	for at := time.Duration(0); at <= length; at += 100 * time.Millisecond {
 		lr.fc.Set(start.Add(at))
-		if at > 0 && at%(1500*time.Millisecond) == 0 && done < total {
+		if at > lr.quiet && at%(1500*time.Millisecond) == 0 && done < total {
 			done++
 			lr.p.record(done, total, fmt.Sprintf("✓ GET item %d 200 12 ms", done))
 		}
@@ -123,13 +125,14 @@ func (lr *longRun) play(length time.Duration, total int, hook func(at time.Durat
 	}
 }
 
-// finish ends the run as runCollection does: the channel message goes, the result replaces the confirmation.
+// finish ends the run as runCollection does: the result replaces the confirmation, the channel message goes.
 func (lr *longRun) finish() slackfake.Ephemeral {
-	lr.p.finish()
+	lr.p.stop()
 	run := tools.CollectionRun{Collection: "Payments API", Environment: "staging", Status: tools.RunPassed, DurationMs: 60_000,
 		Totals: &tools.RunTotals{Requests: 40, Assertions: 40, Iterations: 1}}
 	cmd := Command{Tool: "run_collection", Args: map[string]any{"collection": "Payments API", "environment": "staging"}}
 	lr.r.d.answerRun(context.Background(), lr.st, nil, cmd, runSubject, run, nil)
+	lr.p.cleanup()
 	lr.r.d.Idle()
 	eph := lr.r.fake.Ephemerals(lr.channel, alice)
 	return eph[len(eph)-1]
@@ -322,4 +325,51 @@ func TestRunProgressBacksOffOn429(t *testing.T) {
 	lr.checkPace(60*time.Second, 26*time.Second) // 5 s + Retry-After
 	lr.finish()
 	lr.checkResponseURL()
+}
+
+// TestRunProgressBeforeNewmanReports: a run whose Newman says nothing for its first 12 s (starting, a slow first
+// request) is not silent: updates come from 5 s on, saying it is starting and how long it has run.
+func TestRunProgressBeforeNewmanReports(t *testing.T) {
+	lr := startLongRun(t, slackfake.ChannelGeneral)
+	lr.quiet = 12 * time.Second
+	lr.play(40*time.Second, 20, nil)
+	lr.checkPace(40*time.Second, 10*time.Second)
+	if len(lr.updates) == 0 || lr.updates[0] != runProgressEvery {
+		t.Fatalf("first update at %v, want %v", lr.updates, runProgressEvery)
+	}
+	first := ""
+	for _, p := range lr.r.fake.ResponseURLPosts("") {
+		if strings.HasSuffix(lr.url, "/response/"+p.URLID) && strings.Contains(p.Text, "Running") {
+			first = string(p.Blocks)
+			break
+		}
+	}
+	if !strings.Contains(first, "Starting · 5 s so far") {
+		t.Errorf("first update: %s", first)
+	}
+	lr.finish()
+	lr.checkResponseURL()
+}
+
+// TestRunProgressMessageGone: when the channel message can no longer be edited (someone deleted it), the
+// progress goes on through the response_url's remaining posts, and the result still lands within five posts.
+func TestRunProgressMessageGone(t *testing.T) {
+	lr := startLongRun(t, slackfake.ChannelGeneral)
+	gone := false
+	lr.play(60*time.Second, 40, func(at time.Duration) {
+		if _, posts, _ := lr.shown(); posts == 1 && !gone && at >= 20*time.Second {
+			gone = true
+			msgs := lr.r.fake.Messages(slackfake.ChannelGeneral)
+			if _, _, err := lr.r.api.DeleteMessage(slackfake.ChannelGeneral, msgs[len(msgs)-1].TS); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	notes, posts, edits := lr.shown()
+	if !gone || posts != 1 || edits == 0 || notes != maxRunNotes {
+		t.Fatalf("%d notes, %d posts, %d edits (deleted: %v); want the response_url to carry on to %d notes", notes, posts, edits, gone, maxRunNotes)
+	}
+	result := lr.finish()
+	lr.checkResponseURL()
+	lr.checkResult(result)
 }
