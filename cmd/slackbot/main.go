@@ -275,6 +275,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 
 	ops.AddReady("slack", app.Cached(time.Minute, func(ctx context.Context) error { _, err := slackbot.CheckBotToken(ctx, api); return err }))
+	var sm *slackbot.SocketMode
+	if c.appToken != "" {
+		sm = &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
+		ops.AddReady("socket", sm.Ready) // commands arrive only while the socket is up
+	}
 	if err := ops.Serve(); err != nil {
 		fmt.Fprintf(stderr, "slackbot: %v\n", err)
 		return 2
@@ -292,7 +297,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			go func() { _ = hsrv.Serve(hl) }()
 			defer hsrv.Close()
 		}
-		sm := &slackbot.SocketMode{Client: socketmode.New(api), Dispatcher: d, Responder: responder, Seen: st.SeenOnce, Logger: logger}
 		if err := sm.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "slackbot: Socket Mode stopped: %v\n", err)
 			return 1

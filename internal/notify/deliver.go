@@ -96,6 +96,12 @@ func (n *Notifier) deliver(ctx context.Context, it store.OutboxItem) bool {
 	threadTS := ""
 	if it.Kind == store.OutboxReply || it.Kind == store.OutboxUpdate {
 		ts, err := n.st.ThreadTS(ctx, it.ParentKey)
+		if errors.Is(err, store.ErrNotFound) && it.Kind == store.OutboxUpdate {
+			// An edit of a message that is not a thread parent (a reply): its own ts, once it is delivered.
+			if target, terr := n.st.Outbox(ctx, it.ParentKey); terr == nil && target.State == store.OutboxDone && target.TS != "" {
+				ts, err = target.TS, nil
+			}
+		}
 		switch {
 		case err == nil:
 			threadTS = ts

@@ -49,7 +49,8 @@
 // A run key (from lastRun, polling or a pmops run) recorded after its webhook was posted is not posted again: at
 // fan-out, a provisional run of the same monitor with the same numbers that arrived between a minute before and
 // two minutes after the run finished, and is not bound to another run, stands for it (reportedBy). The history
-// folds such pairs into one run (dedupeRuns).
+// folds such pairs into one run (dedupeRuns). When that run key is a pmops run's report, its failing requests and
+// assertions (which the webhook lacks) are added to the failure messages already posted, by chat.update.
 //
 // Known limits: a replay arriving later than the replay horizon after the monitor's newest run is posted as a new
 // run (Postman's own retries come within seconds); two runs of one monitor finishing within two minutes with

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pmops/pmops/internal/emulator"
+	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/slackfake"
 	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/tools"
@@ -136,7 +137,7 @@ func TestPostedWebhookRunIsNotPostedAgain(t *testing.T) {
 
 func recordPolled(r *rig, f *flipMonitor, _ []byte) {
 	r.t.Helper()
-	st, err := tools.FetchMonitorStatus(context.Background(), r.env, f.uid)
+	st, err := tools.FetchMonitorStatus(ratelimit.WithCache(context.Background(), -1), r.env, f.uid)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func recordPolled(r *rig, f *flipMonitor, _ []byte) {
 
 func observeLastRun(r *rig, f *flipMonitor, _ []byte) {
 	r.t.Helper()
-	st, err := tools.FetchMonitorStatus(context.Background(), r.env, f.uid)
+	st, err := tools.FetchMonitorStatus(ratelimit.WithCache(context.Background(), -1), r.env, f.uid)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -240,4 +241,41 @@ func mustRun(t *testing.T, ev Event) store.NotifyRun {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestPmopsRunDetailsReachThePostedWebhookMessage: when the webhook of a run pmops started is posted first, the
+// run's own report (with its failing requests and assertions, which the webhook lacks) edits those messages, the
+// thread parent and a reply alike, instead of posting again.
+func TestPmopsRunDetailsReachThePostedWebhookMessage(t *testing.T) {
+	r := newRig(t, rigOpts{})
+	f := r.newFlipMonitor("Detailed")
+	r.subscribe(slackfake.ChannelGeneral, f.uid, store.PolicyAll)
+	const detail = "Health: Status code is 200 (expected 200, got 500)"
+	for round := range 2 {
+		r.finishRun()
+		r.stepSlack() // the webhook is posted
+		observe(r, f, detail)
+		r.settle()
+		msgs := r.slack.Messages(slackfake.ChannelGeneral)
+		if len(msgs) != 1 {
+			t.Fatalf("round %d: messages %q", round, titles(msgs))
+		}
+		thread := r.slack.Thread(slackfake.ChannelGeneral, msgs[0].TS)
+		if len(thread) != round+1 {
+			t.Fatalf("round %d: thread of %d, want %d", round, len(thread), round+1)
+		}
+		edited := thread[round]
+		if edited.EditedTS == "" || !strings.Contains(string(edited.Blocks)+edited.Text, "Status code is 200") {
+			t.Errorf("round %d: the posted message was not given the run's failures (edited %q): %s", round, edited.EditedTS, edited.Blocks)
+		}
+	}
+}
+
+func observe(r *rig, f *flipMonitor, failure string) {
+	r.t.Helper()
+	st, err := tools.FetchMonitorStatus(ratelimit.WithCache(context.Background(), -1), r.env, f.uid)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.n.ObserveRun(tools.ObservedRun{MonitorUID: f.uid, MonitorName: st.Name, Run: *st.LastRun, Failures: []string{failure}})
 }

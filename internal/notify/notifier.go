@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/sourcegraph/conc"
 
 	"github.com/pmops/pmops/internal/clock"
+	"github.com/pmops/pmops/internal/slackrender"
 	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/tools"
 )
@@ -212,9 +214,14 @@ func (n *Notifier) fanOutRun(ctx context.Context, r store.NotifyRun) error {
 			return err
 		}
 		if h := reportedBy(ev, recent); h != "" {
-			// Its webhook was posted before the run key was known: the run is in the history, not posted again.
+			// Its webhook was posted before the run key was known: the run is in the history, not posted again;
+			// what it knows beyond the webhook's numbers (a pmops run's failing requests) is added to those messages.
 			n.log.Debug("monitor run already posted from its webhook", "run", r.Key, "as", h)
-			return n.st.CommitFanout(ctx, r.Key, nil, nil, n.now())
+			items, err := n.detailUpdates(ctx, ev, h)
+			if err != nil {
+				return err
+			}
+			return n.st.CommitFanout(ctx, r.Key, nil, items, n.now())
 		}
 	}
 	ws := ""
@@ -255,6 +262,56 @@ func (n *Notifier) fanOutRun(ctx context.Context, r store.NotifyRun) error {
 	}
 	n.crash(StepFannedOut)
 	return nil
+}
+
+// detailUpdates are the edits that add ev's failing requests and assertions to the failure messages posted for
+// the webhook run hookKey (only a run pmops started knows them; Postman's webhook and lastRun give numbers). A
+// thread parent already rewritten by a later recovery is left alone.
+func (n *Notifier) detailUpdates(ctx context.Context, ev Event, hookKey string) ([]store.OutboxItem, error) {
+	if len(ev.Failures) == 0 {
+		return nil, nil
+	}
+	ws := ""
+	if ms, err := n.st.MonitorState(ctx, ev.MonitorUID); err == nil {
+		ws = ms.WorkspaceID
+	}
+	subs, err := n.st.Subscriptions(ctx, store.SubscriptionFilter{MonitorUID: ev.MonitorUID, WorkspaceID: ws})
+	if err != nil {
+		return nil, err
+	}
+	var items []store.OutboxItem
+	seen := map[string]bool{}
+	for _, sub := range subs {
+		if seen[sub.ChannelID] {
+			continue
+		}
+		seen[sub.ChannelID] = true
+		for _, role := range []slackrender.MonitorResultRole{slackrender.RoleFailing, slackrender.RoleStillFailing} {
+			key := deliveryKey(sub.ChannelID, hookKey, role)
+			posted, err := n.st.Outbox(ctx, key)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && posted.State == store.OutboxDropped) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if role == slackrender.RoleFailing {
+				if st, err := n.st.Streak(ctx, sub.ChannelID, ev.MonitorUID); err != nil {
+					return nil, err
+				} else if st.ParentKey != key {
+					continue // recovered since: the parent now says RECOVERED
+				}
+			}
+			var p payload
+			if err := json.Unmarshal(posted.Payload, &p); err != nil || p.Result == nil {
+				continue
+			}
+			p.Result.Failures, p.Result.FailedRequests = ev.Failures, max(p.Result.FailedRequests, ev.FailedRequests)
+			items = append(items, store.OutboxItem{Key: key + "|details", ChannelID: sub.ChannelID, Kind: store.OutboxUpdate,
+				ParentKey: key, MonitorUID: ev.MonitorUID, RunKey: hookKey, Payload: encodePayload(p)})
+		}
+	}
+	return items, nil
 }
 
 // Run processes webhooks, fans out, delivers and polls until ctx ends. Two loops: one does what needs only the

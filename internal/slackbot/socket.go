@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -31,6 +32,16 @@ type SocketMode struct {
 	// BackoffMin and BackoffMax bound the wait before reconnecting after a failed connect: BackoffMin (default
 	// 1 s) doubling per failure up to BackoffMax (default 30 s), each wait jittered down by up to half.
 	BackoffMin, BackoffMax time.Duration
+
+	connected atomic.Bool
+}
+
+// Ready reports whether the socket is connected now, for /readyz: a bot whose socket is down cannot take commands.
+func (s *SocketMode) Ready(context.Context) error {
+	if !s.connected.Load() {
+		return errors.New("Socket Mode is not connected (connecting or reconnecting)")
+	}
+	return nil
 }
 
 // Run reads events until ctx ends or the app token is refused. Within one connect attempt slack-go does the
@@ -69,6 +80,7 @@ func (s *SocketMode) runOnce(ctx context.Context, log *slog.Logger, failures *in
 		<-done
 	}
 	connected := false
+	defer s.connected.Store(false)
 	for {
 		select {
 		case <-ctx.Done():
@@ -90,12 +102,14 @@ func (s *SocketMode) runOnce(ctx context.Context, log *slog.Logger, failures *in
 			}
 			switch evt.Type {
 			case socketmode.EventTypeConnecting:
+				s.connected.Store(false)
 				if connected {
 					connected = false
 					log.Warn("Socket Mode connection lost; reconnecting")
 				}
 			case socketmode.EventTypeConnected:
 				connected = true
+				s.connected.Store(true)
 				if *failures > 0 {
 					log.Info("Socket Mode connected again", "after_failures", *failures)
 				} else {

@@ -30,11 +30,14 @@ func TestSocketModeReconnectsAfterDrop(t *testing.T) {
 	if err := r.fake.WaitSocketConnected(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	waitReady(t, sm, true)
 	r.fake.RefuseSocketDials(2)
 	r.fake.DropSocketConnections()
+	waitReady(t, sm, false)
 	if err := r.fake.WaitSocketConnected(ctx, 2); err != nil {
 		t.Fatalf("no reconnect: %v\nlogs:\n%s", err, logs)
 	}
+	waitReady(t, sm, true)
 	env, err := r.fake.PushSlashCommand(ctx, slackfake.SlashCommand{Text: "help", ChannelID: slackfake.ChannelGeneral, UserID: alice})
 	if err != nil {
 		t.Fatal(err)
@@ -128,5 +131,22 @@ func TestCheckBotToken(t *testing.T) {
 	var te *TokenError
 	if err == nil || errors.As(err, &te) || !strings.Contains(err.Error(), "could not check SLACK_BOT_TOKEN") {
 		t.Fatalf("unreachable Slack: %v", err)
+	}
+}
+
+// waitReady waits (up to 10 s of polling; the socket's state changes on slack-go's goroutines) until sm's
+// readiness is want.
+func waitReady(t *testing.T, sm *SocketMode, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := sm.Ready(context.Background())
+		if (err == nil) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Socket Mode readiness: %v, want ready=%v", err, want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
