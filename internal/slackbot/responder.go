@@ -23,10 +23,13 @@ type SlackResponder struct {
 	HTTP       *http.Client
 	Logger     *slog.Logger
 	MaxRetries int
+	// Now, when set, is the clock chat.update's budget is counted on (tests); nil is the real clock.
+	Now func() time.Time
 
 	mu       sync.Mutex
 	uses     map[string]*urlUse
 	channels map[string]*rate.Limiter
+	updates  *rate.Limiter // chat.update, per workspace (channelmsg.go)
 }
 
 type urlUse struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pmops/pmops/internal/ratelimit"
@@ -64,8 +63,9 @@ func parseRun(rest []string) Command {
 // ends a run first; this only bounds a run whose Newman never reports.
 const collectionRunTimeout = 11 * time.Minute
 
-// A run's message is updated at most every runProgressEvery and at most maxRunNotes times: a click's
-// response_url takes five posts, and the working note and the result take two of them.
+// A run's progress is updated at most every runProgressEvery. At most maxRunNotes of the updates go through the
+// click's response_url, which takes five posts (the working note and the result take two of them); the others
+// edit the bot's own message in the channel (run_progress.go).
 const (
 	runProgressEvery = 5 * time.Second
 	maxRunNotes      = 3
@@ -151,38 +151,11 @@ func (d *Dispatcher) runFailure(ctx context.Context, st *jobState, env *tools.En
 	return slackrender.RenderError(te, retry, r.opts())
 }
 
-// progressGate lets a run's message be updated at most every `every` and at most `left` times, on the
-// dispatcher's clock.
-type progressGate struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	every   time.Duration
-	left    int
-	last    time.Time
-	started bool
-}
-
-// allow says whether an update may be shown now, and counts it if so.
-func (g *progressGate) allow() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.left <= 0 {
-		return false
-	}
-	t := g.now()
-	if g.started && t.Sub(g.last) < g.every {
-		return false
-	}
-	g.started, g.last = true, t
-	g.left--
-	return true
-}
-
-// runCollection runs a confirmed collection outside the worker pool and past JobTimeout. The confirmation (by
-// then the working note) is replaced by the run's progress as Newman reports each request, at most every
-// runProgressEvery and maxRunNotes times, then by the result with the failures and a Re-run button.
+// runCollection runs a confirmed collection outside the worker pool and past JobTimeout. Its progress is shown
+// for the whole run (see runProgress): on the confirmation first, then, for a long run, in a channel message the
+// bot edits; the result then replaces the confirmation with the failures and a Re-run button.
 func (d *Dispatcher) runCollection(st *jobState, env *tools.Env, cmd Command, subject string) {
-	gate := &progressGate{now: d.cfg.Now, every: runProgressEvery, left: maxRunNotes}
+	p := d.newRunProgress(st, subject, d.cfg.Now)
 	d.pending.Add(1)
 	d.wg.Add(1)
 	go func() {
@@ -190,39 +163,59 @@ func (d *Dispatcher) runCollection(st *jobState, env *tools.Env, cmd Command, su
 		defer d.pending.Done()
 		ctx, cancel := context.WithTimeout(d.ctx, collectionRunTimeout)
 		defer cancel()
-		var notes sync.WaitGroup
+		// Newman's events are not held up by Slack: they are recorded, and updates are shown beside them by one
+		// goroutine, on Newman's first event and then on a one-second tick (each update gated by the clock).
+		kick := make(chan struct{}, 1)
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-kick:
+				case <-t.C:
+				}
+				p.step(ctx)
+			}
+		}()
 		callEnv := *env
 		callEnv.Progress = func(done, total int, msg string) {
-			if !gate.allow() {
-				return
+			p.record(done, total, msg)
+			select {
+			case kick <- struct{}{}:
+			default:
 			}
-			// Newman's events are not held up by Slack: the note is posted beside them (and dropped once the
-			// answer is out).
-			notes.Add(1)
-			go func() {
-				defer notes.Done()
-				st.note(slackrender.RunProgress(subject, "", done, total, msg))
-			}()
 		}
-		req := st.req
-		r := d.renderer(req)
-		res, err := d.call(ctx, req, &callEnv, cmd.Tool, cmd.Args)
-		notes.Wait()
-		if err != nil {
-			d.audit(req, cmd.Tool, cmd.Args, "error")
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				st.answer(slackrender.Text(fmt.Sprintf("⏹️ The run of %s took longer than %d minutes and was stopped.", subject, int(collectionRunTimeout/time.Minute))), replace)
-				return
-			}
-			st.answer(d.failure(ctx, st, env, r, err, Command{}), replace)
+		res, err := d.call(ctx, st.req, &callEnv, cmd.Tool, cmd.Args)
+		close(stop)
+		<-stopped
+		p.stop()
+		d.answerRun(ctx, st, env, cmd, subject, res, err)
+		p.cleanup()
+	}()
+}
+
+// answerRun replaces the run's message with its result (and a Re-run button), or says why there is none.
+func (d *Dispatcher) answerRun(ctx context.Context, st *jobState, env *tools.Env, cmd Command, subject string, res tools.Result, err error) {
+	req := st.req
+	r := d.renderer(req)
+	if err != nil {
+		d.audit(req, cmd.Tool, cmd.Args, "error")
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			st.answer(slackrender.Text(fmt.Sprintf("⏹️ The run of %s took longer than %d minutes and was stopped.", subject, int(collectionRunTimeout/time.Minute))), replace)
 			return
 		}
-		run, _ := res.(tools.CollectionRun)
-		d.audit(req, cmd.Tool, cmd.Args, run.Status)
-		rerun := slackrender.Action{Kind: slackrender.ActionPick, Tool: cmd.Tool, Args: cmd.Args, Label: "Re-run"}
-		done := slackrender.Done(req.UserID, "ran collection "+firstNonEmpty(subject, run.Collection), d.cfg.Now())
-		st.answer(slackrender.Compose(done, slackrender.RunResult(run, &rerun, r.opts())), replace)
-	}()
+		st.answer(d.failure(ctx, st, env, r, err, Command{}), replace)
+		return
+	}
+	run, _ := res.(tools.CollectionRun)
+	d.audit(req, cmd.Tool, cmd.Args, run.Status)
+	rerun := slackrender.Action{Kind: slackrender.ActionPick, Tool: cmd.Tool, Args: cmd.Args, Label: "Re-run"}
+	done := slackrender.Done(req.UserID, "ran collection "+firstNonEmpty(subject, run.Collection), d.cfg.Now())
+	st.answer(slackrender.Compose(done, slackrender.RunResult(run, &rerun, r.opts())), replace)
 }
 
 func plural(n int, one, many string) string {

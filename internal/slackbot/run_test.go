@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -260,29 +259,6 @@ func TestParseRun(t *testing.T) {
 }
 
 func strAny(v any) string { s, _ := v.(string); return s }
-
-// TestProgressGate: a run's message is updated at most every 5 s and at most maxRunNotes times, on the
-// dispatcher's clock.
-func TestProgressGate(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	g := &progressGate{now: func() time.Time { return now }, every: runProgressEvery, left: maxRunNotes}
-	var shown []time.Duration
-	start := now
-	for range 100 { // a request every 300 ms for 30 s
-		if g.allow() {
-			shown = append(shown, now.Sub(start))
-		}
-		now = now.Add(300 * time.Millisecond)
-	}
-	if len(shown) != maxRunNotes {
-		t.Fatalf("%d updates, want %d: %v", len(shown), maxRunNotes, shown)
-	}
-	for i := 1; i < len(shown); i++ {
-		if shown[i]-shown[i-1] < runProgressEvery {
-			t.Errorf("updates %v apart, want at least %v", shown[i]-shown[i-1], runProgressEvery)
-		}
-	}
-}
 
 // TestClickEverythingRuns is TestClickEverything for the run command's messages (it needs Newman and an
 // emulator that knows its address): every button of the confirmation, the pick list, the progress and the
