@@ -16,23 +16,6 @@ func runHead(collection, environment string) string {
 	return head
 }
 
-// RunProgress is the message a collection run shows while Newman works: done of total requests and the latest
-// one. It is replaced by the next update and finally by the result.
-func RunProgress(collection, environment string, done, total int, latest string) Message {
-	head := runHead(collection, environment)
-	d := &doc{summary: "⏳ Running " + head, title: "Running " + head}
-	line := "⏳ Running " + bold(clip(head, 300)) + "…"
-	if total > 0 {
-		line += fmt.Sprintf(" %d of %s done.", done, plural(total, "request", "requests"))
-	}
-	d.add(sectionBlock(line))
-	if l := oneLine(latest); l != "" {
-		d.add(contextBlock("Latest: " + escape(clip(l, 300))))
-	}
-	d.add(contextBlock("This message is updated as the run goes on and replaced by the result."))
-	return d.render(Options{}, nil)
-}
-
 // RunResult renders a finished collection run: pass or fail with its totals, each failing request with its
 // failing assertions, the slowest requests, and a Re-run button when rerun is set. Values come from the tool
 // layer with secrets masked; they are escaped here.

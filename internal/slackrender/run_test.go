@@ -71,16 +71,3 @@ func TestRunResult(t *testing.T) {
 }
 
 // TestRunProgress: the progress note counts requests, shows the latest escaped, and says it will be replaced.
-func TestRunProgress(t *testing.T) {
-	m := RunProgress("Payments API with staging", "", 12, 300, "✗ Get <!here> token 401 12 ms")
-	if err := Validate(m); err != nil {
-		t.Fatal(err)
-	}
-	md, _ := texts(m)
-	all := strings.Join(md, "\n")
-	for _, want := range []string{"Running *Payments API with staging*", "12 of 300 requests done", "Get &lt;!here&gt; token", "replaced by the result"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("progress lacks %q:\n%s", want, all)
-		}
-	}
-}
