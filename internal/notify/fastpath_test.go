@@ -146,14 +146,7 @@ func recordPolled(r *rig, f *flipMonitor, _ []byte) {
 	}
 }
 
-func observeLastRun(r *rig, f *flipMonitor, _ []byte) {
-	r.t.Helper()
-	st, err := tools.FetchMonitorStatus(ratelimit.WithCache(context.Background(), -1), r.env, f.uid)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.n.ObserveRun(tools.ObservedRun{MonitorUID: f.uid, MonitorName: st.Name, Run: *st.LastRun, Failures: []string{"Health: Status code is 200"}})
-}
+func observeLastRun(r *rig, f *flipMonitor, _ []byte) { observe(r, f, "Health: Status code is 200") }
 
 func replay(r *rig, _ *flipMonitor, hook []byte) {
 	r.t.Helper()
