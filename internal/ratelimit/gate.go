@@ -419,12 +419,19 @@ func (g *Gate) newWaiter(ctx context.Context, req *http.Request, t Ticket) *wait
 	if d, ok := ctx.Deadline(); ok {
 		w.deadline = d
 	}
+	w.buckets = g.bucketsFor(req.Method, req.URL.Path)
+	return w
+}
+
+// bucketsFor lists the route buckets a request with this method and path is charged to, each once.
+func (g *Gate) bucketsFor(method, path string) []*bucket {
+	var out []*bucket
 	for _, r := range g.routes {
-		if r.matches(req.Method, req.URL.Path) && !containsBucket(w.buckets, r.bucket) {
-			w.buckets = append(w.buckets, r.bucket)
+		if r.matches(method, path) && !containsBucket(out, r.bucket) {
+			out = append(out, r.bucket)
 		}
 	}
-	return w
+	return out
 }
 
 func containsBucket(bs []*bucket, b *bucket) bool {

@@ -54,12 +54,7 @@ func (g *Gate) Estimate(t Ticket) WaitInfo {
 // falls in, their queue and, for background requests, their interactive reserve.
 func (g *Gate) EstimateRoute(method, path string, t Ticket) WaitInfo {
 	t = normalTicket(t)
-	w := &waiter{ticket: t, cost: t.Cost, method: method, path: path}
-	for _, r := range g.routes {
-		if r.matches(method, path) && !containsBucket(w.buckets, r.bucket) {
-			w.buckets = append(w.buckets, r.bucket)
-		}
-	}
+	w := &waiter{ticket: t, cost: t.Cost, method: method, path: path, buckets: g.bucketsFor(method, path)}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.b.estimate(w, time.Now(), false)
