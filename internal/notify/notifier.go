@@ -224,25 +224,14 @@ func (n *Notifier) fanOutRun(ctx context.Context, r store.NotifyRun) error {
 			return n.st.CommitFanout(ctx, r.Key, nil, items, n.now())
 		}
 	}
-	ws := ""
-	if ms, err := n.st.MonitorState(ctx, ev.MonitorUID); err == nil {
-		ws = ms.WorkspaceID
-	}
-	subs, err := n.st.Subscriptions(ctx, store.SubscriptionFilter{MonitorUID: ev.MonitorUID, WorkspaceID: ws})
+	subs, err := n.subscriptionsOf(ctx, ev.MonitorUID)
 	if err != nil {
 		return err
 	}
 	now := n.now()
 	var streaks []store.Streak
 	var items []store.OutboxItem
-	seen := map[string]bool{}
-	for _, sub := range subs {
-		// A channel subscribed to both the monitor and its workspace hears of the run once (monitor first:
-		// Subscriptions orders "monitor" before "workspace").
-		if sub.Paused || seen[sub.ChannelID] {
-			continue
-		}
-		seen[sub.ChannelID] = true
+	for _, sub := range deliveringTo(subs) {
 		st, err := n.st.Streak(ctx, sub.ChannelID, ev.MonitorUID)
 		if err != nil {
 			return err
@@ -271,21 +260,12 @@ func (n *Notifier) detailUpdates(ctx context.Context, ev Event, hookKey string) 
 	if len(ev.Failures) == 0 {
 		return nil, nil
 	}
-	ws := ""
-	if ms, err := n.st.MonitorState(ctx, ev.MonitorUID); err == nil {
-		ws = ms.WorkspaceID
-	}
-	subs, err := n.st.Subscriptions(ctx, store.SubscriptionFilter{MonitorUID: ev.MonitorUID, WorkspaceID: ws})
+	subs, err := n.subscriptionsOf(ctx, ev.MonitorUID)
 	if err != nil {
 		return nil, err
 	}
 	var items []store.OutboxItem
-	seen := map[string]bool{}
-	for _, sub := range subs {
-		if seen[sub.ChannelID] {
-			continue
-		}
-		seen[sub.ChannelID] = true
+	for _, sub := range deliveringTo(subs) {
 		for _, role := range []slackrender.MonitorResultRole{slackrender.RoleFailing, slackrender.RoleStillFailing} {
 			key := deliveryKey(sub.ChannelID, hookKey, role)
 			posted, err := n.st.Outbox(ctx, key)

@@ -218,16 +218,38 @@ func hookAnswer(w http.ResponseWriter, status int, msg string) {
 // followed reports whether some subscription covers the monitor (directly, or through a workspace the poller has
 // seen it in).
 func (n *Notifier) followed(ctx context.Context, uid string) (bool, error) {
+	subs, err := n.subscriptionsOf(ctx, uid)
+	return len(subs) > 0, err
+}
+
+// subscriptionsOf lists the subscriptions covering a monitor: its own, and its workspace's when the poller has
+// seen which workspace it is in.
+func (n *Notifier) subscriptionsOf(ctx context.Context, uid string) ([]store.Subscription, error) {
 	ws := ""
 	ms, err := n.st.MonitorState(ctx, uid)
 	switch {
 	case err == nil:
 		ws = ms.WorkspaceID
 	case !errors.Is(err, store.ErrNotFound):
-		return false, err
+		return nil, err
 	}
-	subs, err := n.st.Subscriptions(ctx, store.SubscriptionFilter{MonitorUID: uid, WorkspaceID: ws})
-	return len(subs) > 0, err
+	return n.st.Subscriptions(ctx, store.SubscriptionFilter{MonitorUID: uid, WorkspaceID: ws})
+}
+
+// deliveringTo keeps one live subscription per channel: a channel subscribed to both the monitor and its
+// workspace hears of a run once (monitor first: Subscriptions orders "monitor" before "workspace"), a paused one
+// not at all.
+func deliveringTo(subs []store.Subscription) []store.Subscription {
+	var out []store.Subscription
+	seen := map[string]bool{}
+	for _, sub := range subs {
+		if sub.Paused || seen[sub.ChannelID] {
+			continue
+		}
+		seen[sub.ChannelID] = true
+		out = append(out, sub)
+	}
+	return out
 }
 
 // ProcessInbox turns stored webhooks into recorded runs: AcceptHooks, then CorrelateHooks. Run does the two
@@ -430,9 +452,7 @@ func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[
 		if known, err := n.recorded(ctx, ev); err != nil {
 			return false, err
 		} else if known && now.Sub(it.ReceivedAt) < correlateRetry {
-			n.mu.Lock()
-			n.inboxRetry[it.ID] = it.ReceivedAt.Add(correlateRetry)
-			n.mu.Unlock()
+			n.holdInbox(it.ID, it.ReceivedAt.Add(correlateRetry))
 			return false, nil
 		} else if known {
 			n.log.Info("webhook repeats a run already recorded; dropped as a replay", "monitor", b.MonitorUID, "run", ev.Key)
@@ -444,17 +464,13 @@ func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[
 			ev.AliasOf = prov.Key // already posted as prov: recorded for the history and the key, never posted
 		}
 		_, err = n.record(ctx, ev, it.ID)
-		n.mu.Lock()
-		delete(n.inboxRetry, it.ID)
-		n.mu.Unlock()
+		n.holdInbox(it.ID, time.Time{})
 		return err == nil, err
 	}
 	// Postman's lastRun is another run: either it has not caught up with this webhook yet, or the webhook is a
 	// late replay of an older run. Look again for a while, then decide from the history.
 	if now.Sub(it.ReceivedAt) < correlateWindow {
-		n.mu.Lock()
-		n.inboxRetry[it.ID] = now.Add(correlateRetry)
-		n.mu.Unlock()
+		n.holdInbox(it.ID, now.Add(correlateRetry))
 		n.log.Info("webhook waits for Postman's lastRun to show its run", "monitor", b.MonitorUID, "posted", plan == planBind, "err", err)
 		return false, nil
 	}
@@ -468,17 +484,24 @@ func (n *Notifier) correlate(ctx context.Context, it store.InboxItem, fresh map[
 	}
 	n.log.Warn("could not correlate a webhook with its run; recording it by its arrival time", "monitor", b.MonitorUID, "err", err)
 	_, err = n.record(ctx, prov, it.ID)
-	n.mu.Lock()
-	delete(n.inboxRetry, it.ID)
-	n.mu.Unlock()
+	n.holdInbox(it.ID, time.Time{})
 	return err == nil, err
 }
 
 func (n *Notifier) dropInbox(ctx context.Context, id int64) error {
-	n.mu.Lock()
-	delete(n.inboxRetry, id)
-	n.mu.Unlock()
+	n.holdInbox(id, time.Time{})
 	return n.st.DropInbox(ctx, id)
+}
+
+// holdInbox keeps a stored webhook from CorrelateHooks until until (zero: forgets the hold).
+func (n *Notifier) holdInbox(id int64, until time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if until.IsZero() {
+		delete(n.inboxRetry, id)
+		return
+	}
+	n.inboxRetry[id] = until
 }
 
 // recorded reports whether ev's run key is among the monitor's recent recorded runs.
