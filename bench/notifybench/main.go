@@ -22,8 +22,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/pmops/pmops/bench/internal/machine"
 )
 
 func main() {
@@ -36,14 +37,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "notifybench: a figure was missed")
 		os.Exit(1)
 	}
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
 }
 
 func run(args []string, stdout, stderr io.Writer) (bool, error) {
@@ -82,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) (bool, error) {
 		fmt.Fprintf(stdout, "%+v\n(%s)\n", v, time.Since(t).Round(time.Millisecond))
 		return true, err
 	}
-	fmt.Fprintf(stdout, "Measured with `go run ./bench/notifybench` on %s (load average %s at start).\n\n", time.Now().UTC().Format("2006-01-02"), loadAverage())
+	fmt.Fprintf(stdout, "Measured with `go run ./bench/notifybench` on %s (load average %s at start).\n\n", time.Now().UTC().Format("2006-01-02"), machine.LoadAverage("unknown"))
 
 	fmt.Fprintln(stderr, "polling…")
 	p, err := runPolling(*monitors, *hours, *quota)

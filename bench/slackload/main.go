@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmops/pmops/bench/internal/machine"
 	"github.com/pmops/pmops/internal/slackbot"
 )
 
@@ -41,15 +42,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "slackload: the bot missed at least one threshold")
 		os.Exit(1)
 	}
-}
-
-// loadAverage is /proc/loadavg's three averages, or "unknown".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
 }
 
 func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
@@ -115,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	load := loadAverage()
+	load := machine.LoadAverage("unknown")
 	start := time.Now()
 	refs, err := Reference(ctx, s)
 	if err != nil {

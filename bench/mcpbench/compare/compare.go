@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	host "github.com/pmops/pmops/bench/internal/machine"
 	"github.com/pmops/pmops/bench/mcpbench/mcpproc"
 	"github.com/pmops/pmops/bench/mcpbench/measure"
 )
@@ -372,11 +373,6 @@ func machine(node string) string {
 	if out, err := exec.Command(node, "--version").Output(); err == nil {
 		nodeVersion = strings.TrimSpace(string(out))
 	}
-	load := "?"
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			load = strings.Join(f[:3], " ")
-		}
-	}
+	load := host.LoadAverage("?")
 	return fmt.Sprintf("%s, %d CPUs, Linux (load average %s at start); Node %s for the peer", cpu, numCPU(), load, nodeVersion)
 }
