@@ -147,26 +147,11 @@ func (r *rig) click(t *testing.T, user string, e slackfake.Ephemeral, label stri
 
 func findAction(t *testing.T, raw json.RawMessage, label string) string {
 	t.Helper()
-	var blocks []struct {
-		Type     string `json:"type"`
-		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
-		} `json:"elements"`
+	id, ok := slackfake.ButtonActionID(raw, label)
+	if !ok {
+		t.Fatalf("no button %q in %s", label, raw)
 	}
-	_ = json.Unmarshal(raw, &blocks)
-	for _, b := range blocks {
-		for _, el := range b.Elements {
-			if el.Type == "button" && strings.Contains(el.Text.Text, label) {
-				return el.ActionID
-			}
-		}
-	}
-	t.Fatalf("no button %q in %s", label, raw)
-	return ""
+	return id
 }
 
 func assertNoSecret(t *testing.T, where string, s string) {

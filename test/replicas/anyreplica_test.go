@@ -118,23 +118,9 @@ func TestAnyReplicaAnswersTheSame(t *testing.T) {
 
 func findButton(t *testing.T, raw json.RawMessage, label string) string {
 	t.Helper()
-	var blocks []struct {
-		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
-		} `json:"elements"`
+	id, ok := slackfake.ButtonActionID(raw, label)
+	if !ok {
+		t.Fatalf("no button %q in %s", label, raw)
 	}
-	_ = json.Unmarshal(raw, &blocks)
-	for _, b := range blocks {
-		for _, el := range b.Elements {
-			if el.Type == "button" && strings.Contains(el.Text.Text, label) {
-				return el.ActionID
-			}
-		}
-	}
-	t.Fatalf("no button %q in %s", label, raw)
-	return ""
+	return id
 }
