@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pmops/pmops/internal/clock"
 	"github.com/pmops/pmops/internal/ratelimit"
 )
 
@@ -58,7 +59,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxRetryAfter = DefaultMaxRetryAfter
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleepCtx
+		p.Sleep = clock.Sleep
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Float64
@@ -75,20 +76,6 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 	d = min(d, p.MaxDelay)
 	half := d / 2
 	return half + time.Duration(p.Rand()*float64(d-half))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // AmbiguousError is a write that failed after it was sent: a connection reset or timeout once the request was

@@ -1,7 +1,10 @@
 package clock
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -25,4 +28,21 @@ func TestFakeMovesOnlyWhenTold(t *testing.T) {
 	if Or(f) != Clock(f) {
 		t.Fatal("Or replaced a given clock")
 	}
+}
+
+func TestSleep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		if err := Sleep(t.Context(), 3*time.Second); err != nil || time.Since(start) != 3*time.Second {
+			t.Fatalf("Sleep(3s) = %v after %v", err, time.Since(start))
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if err := Sleep(ctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 4*time.Second {
+			t.Fatalf("Sleep past the deadline = %v after %v", err, time.Since(start))
+		}
+		if err := Sleep(ctx, 0); err == nil {
+			t.Fatal("Sleep(0) on an ended context returned nil")
+		}
+	})
 }

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pmops/pmops/internal/clock"
 )
 
 // route is one in-scope operation. op is the operation's key in relevant-operations.resolved.json
@@ -240,7 +241,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fault != nil {
 		delay += fault.Latency
 	}
-	if delay > 0 && !sleepCtx(r.Context(), delay) {
+	if delay > 0 && clock.Sleep(r.Context(), delay) != nil {
 		return
 	}
 	if fault != nil {
@@ -378,17 +379,6 @@ func dropConnection(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	_ = conn.Close()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func userLabel(u *User) string {

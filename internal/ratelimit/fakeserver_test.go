@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pmops/pmops/internal/clock"
 )
 
 // Header families the fake server can send.
@@ -119,19 +121,7 @@ func (s *fakeServer) latency(id string, leg int) time.Duration {
 	return d
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+var sleepCtx = clock.Sleep
 
 func (s *fakeServer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/pmops/pmops/internal/clock"
 )
 
 // maxAckBytes keeps an ack payload under Socket Mode's limit (Slack silently drops 20 KB and more); a larger
@@ -60,12 +62,8 @@ func (s *SocketMode) Run(ctx context.Context) error {
 			wait = rl.RetryAfter // apps.connections.open answered 429: Slack says when
 		}
 		log.Warn("Socket Mode connect failed; retrying", "attempt", failures, "in", wait.Round(time.Millisecond).String(), "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
