@@ -1,8 +1,11 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +274,69 @@ func observe(r *rig, f *flipMonitor, failure string) {
 		r.t.Fatal(err)
 	}
 	r.n.ObserveRun(tools.ObservedRun{MonitorUID: f.uid, MonitorName: st.Name, Run: *st.LastRun, Failures: []string{failure}})
+}
+
+// TestMonitorRunSecretsNeverAtRest: a failing monitor whose request URL carries the value of a credential variable
+// kept as plain text ("session": Postman masks only secret-typed values in run results) in the path, where
+// nothing says it is one, and as ?api_key=, is run through run_monitor; the value appears in neither the tool's
+// result, the notifier's SQLite files, nor any Slack message.
+func TestMonitorRunSecretsNeverAtRest(t *testing.T) {
+	const canary = "canary-7f3e9b2c41d8"
+	db := filepath.Join(t.TempDir(), "pmops.db")
+	s, err := store.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	r := newRig(t, rigOpts{store: s.Notify()})
+	ws := r.workspaceID(emulator.DemoWorkspacePayments)
+	col := r.emuDo("POST", "/collections?workspace="+ws, map[string]any{"collection": map[string]any{
+		"info": map[string]any{"name": "Leaky checks", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+		"item": []any{map[string]any{"name": "Health", "request": map[string]any{"method": "GET",
+			"url": "https://echo.example/status/500/{{session}}?api_key={{session}}"},
+			"event": []any{map[string]any{"listen": "test", "script": map[string]any{"exec": []any{
+				`pm.test("Status code is 200", function () { pm.response.to.have.status(200); });`}}}}}},
+	}})
+	envr := r.emuDo("POST", "/environments?workspace="+ws, map[string]any{"environment": map[string]any{
+		"name": "Leaky env", "values": []any{map[string]any{"key": "session", "value": canary, "enabled": true, "type": "default"}}}})
+	mon := r.emuDo("POST", "/monitors?workspace="+ws, map[string]any{"monitor": map[string]any{
+		"name": "Leaky", "collection": col["collection"].(map[string]any)["uid"], "environment": envr["environment"].(map[string]any)["uid"],
+		"schedule": map[string]any{"cron": "0 0 1 1 *", "timezone": "UTC"}}})
+	uid := mon["monitor"].(map[string]any)["uid"].(string)
+	r.subscribe(slackfake.ChannelGeneral, uid, store.PolicyAll)
+
+	raw, _ := json.Marshal(map[string]any{"monitor": uid})
+	res, err := mustTool(t, "run_monitor").Call(context.Background(), r.env, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(res)
+	if !strings.Contains(string(out), "echo.example/status/500") {
+		t.Fatalf("the run's failing request is not reported: %s", out)
+	}
+	r.emu.WaitWebhooks()
+	r.settle()
+	if strings.Contains(string(out), canary) {
+		t.Errorf("run_monitor's result shows the secret: %s", out)
+	}
+	for _, m := range r.slack.Messages(slackfake.ChannelGeneral) {
+		for _, tm := range r.slack.Thread(slackfake.ChannelGeneral, m.TS) {
+			if strings.Contains(tm.Text+string(tm.Blocks), canary) {
+				t.Errorf("a Slack message shows the secret: %s", tm.Blocks)
+			}
+		}
+	}
+	hist, _ := r.n.History().MonitorRuns(context.Background(), uid, 0)
+	if len(hist) == 0 || len(hist[0].Failures) == 0 {
+		t.Fatalf("history: %+v", hist)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(db + suffix)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(canary)) {
+			t.Errorf("%s holds the secret", filepath.Base(db+suffix))
+		}
+	}
 }

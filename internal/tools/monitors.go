@@ -413,6 +413,7 @@ func runMonitor(ctx context.Context, env *Env, args runMonitorArgs) (RunReport, 
 	if err != nil {
 		return RunReport{}, fmt.Errorf("run monitor %s: %w", uid, err)
 	}
+	res.Run = maskRun(ctx, env, res.Run)
 	rep := reportRun(name, uid, res)
 	if !rep.Running && env.Runs != nil {
 		env.Runs.Add(uid, res.Run)
