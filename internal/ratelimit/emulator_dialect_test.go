@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/pmops/pmops/internal/clock"
 	"github.com/pmops/pmops/internal/emulator"
 	"github.com/pmops/pmops/internal/ratelimit"
 )
@@ -24,24 +25,13 @@ type handlerRT struct {
 }
 
 func (rt handlerRT) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := sleep(req.Context(), rt.latency); err != nil {
+	if err := clock.Sleep(req.Context(), rt.latency); err != nil {
 		return nil, err
 	}
 	rec := httptest.NewRecorder()
 	rt.h.ServeHTTP(rec, req)
 	time.Sleep(rt.latency)
 	return rec.Result(), nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // The gate against the emulator (an independent stand-in) in each server clock dialect: people and a poller
@@ -75,7 +65,7 @@ func TestGateOnEmulatorClockDialects(t *testing.T) {
 					var rl *ratelimit.RateLimitedError
 					switch {
 					case errors.As(err, &rl):
-						_ = sleep(ctx, time.Until(rl.RetryAt))
+						_ = clock.Sleep(ctx, time.Until(rl.RetryAt))
 					case err == nil:
 						_, _ = io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
@@ -93,7 +83,7 @@ func TestGateOnEmulatorClockDialects(t *testing.T) {
 				for u := range 4 {
 					wg.Go(func() {
 						for ctx.Err() == nil {
-							if sleep(ctx, time.Duration(7+3*u)*time.Second) != nil {
+							if clock.Sleep(ctx, time.Duration(7+3*u)*time.Second) != nil {
 								return
 							}
 							call(ratelimit.Ticket{Class: ratelimit.Interactive, User: fmt.Sprint("u", u)})
