@@ -163,6 +163,10 @@ func (h *HTTP) Close() {
 // Sessions returns how many sessions are live.
 func (h *HTTP) Sessions() int { return h.sessions.live() }
 
+// SessionsInUse returns how many live sessions have a request in progress or a stream open; the others age
+// towards the idle TTL.
+func (h *HTTP) SessionsInUse() int { return h.sessions.inUse() }
+
 func (h *HTTP) sweepLoop(ctx context.Context) {
 	defer close(h.done)
 	t := time.NewTicker(max(min(h.opts.SessionTTL/4, 30*time.Second), 100*time.Millisecond))

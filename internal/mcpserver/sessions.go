@@ -54,6 +54,19 @@ func (t *sessionTable) live() int {
 	return len(t.sessions)
 }
 
+// inUse counts the sessions with a request in progress or a stream open.
+func (t *sessionTable) inUse() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, s := range t.sessions {
+		if s.busy > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // reserve holds a slot for an initialize, or says how long until one is likely to free up.
 func (t *sessionTable) reserve(key string) (*reservation, time.Duration, bool) {
 	t.mu.Lock()

@@ -364,6 +364,14 @@ func TestJunkKeysCannotStealARealKeysBudget(t *testing.T) {
 	if _, err := real.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
+	// The client opens its listening stream after initialize returns; until it is open the session is idle, and
+	// the fake clock below would end it at the first sweep.
+	for deadline := time.Now().Add(10 * time.Second); h.SessionsInUse() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the real client's listening stream never opened")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	junkDone := make(chan struct{})
 	loadStart := time.Now()
