@@ -1,6 +1,10 @@
 package api
 
-import "github.com/pmops/pmops/internal/ratelimit"
+import (
+	"time"
+
+	"github.com/pmops/pmops/internal/ratelimit"
+)
 
 // EstimateWait says what a new request with ticket t would face at the client's gate now (requests ahead, the
 // expected wait), without queueing it; zero without a gate. Adapters use it to tell a person they are queued.
@@ -9,4 +13,22 @@ func (c *Client) EstimateWait(t ratelimit.Ticket) ratelimit.WaitInfo {
 		return ratelimit.WaitInfo{}
 	}
 	return c.gate.Estimate(t)
+}
+
+// EstimateSends says what the last of several requests would face were they all queued now at the client's gate
+// with ticket t (see ratelimit.Gate.EstimateSends); zero without a gate.
+func (c *Client) EstimateSends(t ratelimit.Ticket, sends []ratelimit.Send) ratelimit.WaitInfo {
+	if c.gate == nil {
+		return ratelimit.WaitInfo{}
+	}
+	return c.gate.EstimateSends(t, sends)
+}
+
+// Shared says whether a GET of a path matching pattern would be answered now without a request of its own (from
+// the gate's cache, fresh at at, or by joining one in flight); false without a gate.
+func (c *Client) Shared(pattern string, at time.Time) bool {
+	if c.gate == nil {
+		return false
+	}
+	return c.gate.Shared(pattern, at)
 }

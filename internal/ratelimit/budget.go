@@ -151,6 +151,7 @@ func (b *budget) snapshot(now time.Time) Snapshot {
 		ClockOffset: b.offset.value(),
 		Count429:    b.stats.count429, Sent: b.stats.sent, CacheHits: b.stats.cacheHits, Coalesced: b.stats.coalesced,
 		StoreDegraded: b.opts.Store != nil && now.Before(b.storeDownUntil),
+		RTT:           b.rtt,
 	}
 	if now.Before(b.blockedUntil) {
 		s.BlockedUntil = b.blockedUntil

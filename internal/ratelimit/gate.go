@@ -384,6 +384,7 @@ func (g *Gate) do(ctx context.Context, req *http.Request, t Ticket, ref *waiterR
 		if g.opts.OnSend != nil {
 			g.opts.OnSend(w.ticket, time.Since(entered))
 		}
+		observeSend(send)
 		resp, err := g.next.RoundTrip(send)
 		recv := time.Now()
 		var h Headers
@@ -643,4 +644,6 @@ type Snapshot struct {
 	Sent, CacheHits, Coalesced int64
 	// StoreDegraded says the WindowStore failed and the gate keeps to Limit/StoreReplicas.
 	StoreDegraded bool
+	// RTT is the smoothed time from send to answer of recent requests (zero before the first answer).
+	RTT time.Duration
 }

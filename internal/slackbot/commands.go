@@ -57,7 +57,7 @@ func (d *Dispatcher) start(ctx context.Context, req Request, env *tools.Env, w w
 		}
 		return d.queue(req, env, clicked, func(ctx context.Context, st *jobState) { d.proposeWrite(ctx, st, env, cmd) })
 	}
-	return d.queue(req, env, clicked, func(ctx context.Context, st *jobState) { d.runRead(ctx, st, env, cmd) })
+	return d.queuePlanned(req, env, clicked, readPlan(cmd), func(ctx context.Context, st *jobState) { d.runRead(ctx, st, env, cmd) })
 }
 
 func prepend(line string, m slackrender.Message) slackrender.Message {

@@ -301,11 +301,17 @@ func (d *Dispatcher) worker() {
 // "Queued…" when the wait is estimated beyond QueuedAfter, or, when the queue is full, that pmops is busy. A click
 // (clicked) gets no immediate answer (Slack ignores it); its message is replaced by the working note instead.
 func (d *Dispatcher) queue(req Request, env *tools.Env, clicked bool, run func(ctx context.Context, st *jobState)) Ack {
-	st := &jobState{d: d, req: req, env: env, asked: time.Now(), acked: make(chan struct{})}
+	return d.queuePlanned(req, env, clicked, nil, run)
+}
+
+// queuePlanned is queue for a job whose Postman calls are known in advance (plan, see readPlan): its wait is
+// estimated from all of them, not only from its first request.
+func (d *Dispatcher) queuePlanned(req Request, env *tools.Env, clicked bool, plan []tools.Call, run func(ctx context.Context, st *jobState)) Ack {
+	st := &jobState{d: d, req: req, env: env, asked: time.Now(), acked: make(chan struct{}), plan: plan}
 	d.pending.Add(1)
 	d.remember(st)
 	var first slackrender.Message
-	if w, ok := d.estimate(st); ok && w.Estimate > d.cfg.QueuedAfter {
+	if w, ok := d.estimate(st); ok && w.Delay > d.cfg.QueuedAfter {
 		first = slackrender.Queued(w.Ahead, w.Estimate)
 		st.told = true
 	} else {

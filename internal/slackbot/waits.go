@@ -31,6 +31,12 @@ type jobState struct {
 	told     bool // a "Queued…" note was shown
 	answered bool
 	waited   bool // the gate held one of its requests back for the rate budget
+
+	// plan is the Postman calls the job is expected to make (nil: unknown); sent and lastSend follow its
+	// requests as they go out (guarded by mu), so planWait knows what is left of it.
+	plan     []tools.Call
+	sent     []string
+	lastSend time.Time
 }
 
 // ackSent marks the ack as sent (Ack.Sent).
@@ -117,10 +123,13 @@ func (d *Dispatcher) forget(st *jobState) {
 }
 
 // WaitInfo is an estimate of how long a command waits before Postman is asked: Ahead requests are ahead of it
-// (the bot's own queue and the gate's), Estimate is the time until its turn.
+// (the bot's own queue and the gate's), Estimate is the time until its turn. Delay is how much of that is waiting
+// for the rate budget: the time its requests would take on an idle gate is not (a command of several calls one
+// after the other takes a round trip for each); "Queued…" is said when Delay passes QueuedAfter.
 type WaitInfo struct {
 	Ahead    int
 	Estimate time.Duration
+	Delay    time.Duration
 }
 
 // estimate says how long st will wait: the gate's own estimate for a request of this person (which counts the
@@ -165,6 +174,12 @@ func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
 		if e := estimateWait(st.env.Budget(), w.Ahead, time.Now()); e > w.Estimate {
 			w.Estimate = e
 		}
+	}
+	w.Delay = w.Estimate
+	// A command whose plan is known may wait later than its first request: a later call can meet a route bucket
+	// that other commands will have spent by then.
+	if p, ok := d.planWait(st); ok && p.Delay > w.Delay {
+		w = WaitInfo{Ahead: max(w.Ahead, p.Ahead), Estimate: p.Estimate, Delay: p.Delay}
 	}
 	return w, true
 }
@@ -221,7 +236,7 @@ func (d *Dispatcher) watchWaits() {
 			if st.isTold() {
 				continue
 			}
-			if w, ok := d.estimate(st); ok && d.waitsLong(st, w.Estimate) {
+			if w, ok := d.estimate(st); ok && d.waitsLong(st, w.Delay) {
 				d.pending.Add(1)
 				go func() {
 					defer d.pending.Done()
@@ -263,10 +278,10 @@ func (d *Dispatcher) gateWaitFor(env *tools.Env) (gateWait, bool) {
 // startedGrace is how long a started command runs before watchWaits estimates it itself.
 const startedGrace = 500 * time.Millisecond
 
-// waitsLong says whether a command that still has estimate to wait will have waited more than QueuedAfter in all,
-// counting the time since it was asked; a wait under half a second left is not worth a note.
-func (d *Dispatcher) waitsLong(st *jobState, estimate time.Duration) bool {
-	return estimate >= 500*time.Millisecond && time.Since(st.asked)+estimate > d.cfg.QueuedAfter
+// waitsLong says whether a command that still has delay to wait (for the rate budget) will have waited more than
+// QueuedAfter in all, counting the time since it was asked; a wait under half a second left is not worth a note.
+func (d *Dispatcher) waitsLong(st *jobState, delay time.Duration) bool {
+	return delay >= 500*time.Millisecond && time.Since(st.asked)+delay > d.cfg.QueuedAfter
 }
 
 // observeWaits asks the gate to report waits of st's requests, so "Queued…" follows the gate's own estimate (the
@@ -289,6 +304,9 @@ func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Con
 	})
 	if dl, ok := ctx.Deadline(); ok {
 		ctx = ratelimit.WithMaxWait(ctx, time.Until(dl))
+	}
+	if st.plan != nil {
+		ctx = ratelimit.WithSendObserver(ctx, st.noteSend)
 	}
 	return ctx
 }

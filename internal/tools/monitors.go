@@ -298,6 +298,7 @@ func listMonitors(ctx context.Context, env *Env, args listMonitorsArgs) (Monitor
 		return MonitorList{}, fmt.Errorf("list monitors: %w", err)
 	}
 	out := MonitorList{Items: make([]MonitorRow, len(page.Items)), NextCursor: page.Next}
+	noteMonitorPage(args.Cursor, len(page.Items))
 	for i, m := range page.Items {
 		out.Items[i] = MonitorRow{Name: m.Name, UID: m.UID, Active: m.Active}
 	}

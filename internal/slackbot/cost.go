@@ -1,0 +1,164 @@
+package slackbot
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/pmops/pmops/internal/ratelimit"
+	"github.com/pmops/pmops/internal/tools"
+)
+
+// readPlan is the Postman calls a read command is expected to make: its tool's plan, then the name lookups
+// namesFor makes for the result. nil when the tool declares none (its wait is then estimated as one request).
+func readPlan(cmd Command) []tools.Call {
+	t, ok := tools.Lookup(cmd.Tool)
+	if !ok {
+		return nil
+	}
+	raw, err := json.Marshal(cmd.Args)
+	if err != nil {
+		return nil
+	}
+	plan := t.Plan(raw)
+	if plan == nil {
+		return nil
+	}
+	switch cmd.Tool {
+	case "get_monitor":
+		// namesFor names a monitor's collection and environment (a monitor without an environment skips the
+		// second lookup; the plan assumes one).
+		plan = append(plan, tools.NamesPlan("collection")...)
+		plan = append(plan, tools.NamesPlan("environment")...)
+	case "list_mocks":
+		plan = append(plan, tools.NamesPlan("collection")...)
+	}
+	return plan
+}
+
+// maxSentKept bounds the sends a job remembers for its plan's progress.
+const maxSentKept = 64
+
+// noteSend records one of st's requests going to Postman.
+func (st *jobState) noteSend(method, path string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.lastSend = time.Now()
+	if len(st.sent) < maxSentKept {
+		st.sent = append(st.sent, method+" "+path)
+	}
+}
+
+// remaining is the part of st's plan not sent yet. Steps run one after the other: the last step that matches a
+// sent request is the one under way (less what of it was sent), and every step before it is done, including
+// those answered from the gate's cache, which send nothing. inFlight says a request of st was sent less than rtt
+// ago and is presumably still out.
+func (st *jobState) remaining(rtt time.Duration) (rest []tools.Call, inFlight time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rest = st.plan
+	for i := len(st.plan) - 1; i >= 0; i-- {
+		c, n := st.plan[i], 0
+		for _, s := range st.sent {
+			if sendMatches(c, s) {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		rest = st.plan[i+1:]
+		if left := c.Count() - n; left > 0 {
+			c.N = left
+			rest = append([]tools.Call{c}, rest...)
+		}
+		break
+	}
+	if !st.lastSend.IsZero() {
+		if since := time.Since(st.lastSend); since < rtt {
+			inFlight = rtt - since
+		}
+	}
+	return rest, inFlight
+}
+
+// sendMatches says whether a sent "METHOD /path" is a request of step c ("{…}" in c's path is one segment).
+func sendMatches(c tools.Call, sent string) bool {
+	method, path, _ := strings.Cut(sent, " ")
+	if !strings.EqualFold(method, c.Method) {
+		return false
+	}
+	want, got := strings.Split(strings.Trim(c.Path, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	if len(want) != len(got) {
+		return false
+	}
+	for i, w := range want {
+		if !(strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") && got[i] != "") && w != got[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// planWait estimates st's wait from its plan: the calls it has still to make, queued at the gate now behind
+// those of the commands for the same key that no worker has taken yet (their whole plans) and behind what the
+// gate already holds. A shared call (a cached listing, a read under the gate's cache rules) costs nothing when
+// the gate has its answer or a request for it in flight, and is counted once across the commands.
+//
+// Estimate is when the last of st's calls could be sent; Delay is how much later that is than on an idle gate,
+// where st's steps follow one another a round trip apart: a command whose calls all fit is not delayed, however
+// many steps it has. ok is false when st has no plan, or a request of st is already waiting at the gate (the
+// gate's own reports, observeWaits, describe that wait better than a plan).
+func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
+	if st.plan == nil || st.env == nil || st.env.Client == nil {
+		return WaitInfo{}, false
+	}
+	st.mu.Lock()
+	waited := st.waited
+	st.mu.Unlock()
+	if waited {
+		return WaitInfo{}, false
+	}
+	c := st.env.Client
+	var rtt time.Duration
+	if st.env.Budget != nil {
+		rtt = st.env.Budget().RTT
+	}
+	rest, inFlight := st.remaining(rtt)
+	now := time.Now()
+	at := now.Add(inFlight + rtt)
+	seen := map[string]bool{}
+	var sends []ratelimit.Send
+	add := func(calls []tools.Call) (steps int) {
+		for _, x := range calls {
+			if x.Shared {
+				k := x.Method + " " + x.Path
+				if seen[k] || c.Shared(x.Path, at) {
+					continue
+				}
+				seen[k] = true
+			}
+			sends = append(sends, ratelimit.Send{Method: x.Method, Path: x.Path, N: x.Count()})
+			steps++
+		}
+		return steps
+	}
+	d.liveMu.Lock()
+	for o := range d.live {
+		if o != st && o.env == st.env && !o.started.Load() && o.asked.Before(st.asked) {
+			add(o.plan)
+		}
+	}
+	d.liveMu.Unlock()
+	before := 0
+	for _, s := range sends {
+		before += s.N
+	}
+	steps := add(rest)
+	if steps == 0 {
+		return WaitInfo{}, true
+	}
+	g := c.EstimateSends(identityTicket(st.req), sends)
+	idle := inFlight + time.Duration(steps-1)*rtt
+	return WaitInfo{Ahead: g.Ahead + before, Estimate: g.Estimate, Delay: max(0, g.Estimate-idle)}, true
+}
