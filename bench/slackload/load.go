@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -234,6 +235,22 @@ type answer struct {
 	text   string          // the fallback (notification) text
 	blocks json.RawMessage // the Block Kit blocks
 	at     time.Time
+	// about is the wait the first "Queued…" note announced ("about T s"; zero when none was shown).
+	about time.Duration
+}
+
+// queuedAbout reads the "about T s" of a "Queued…" note.
+func queuedAbout(text string) time.Duration {
+	_, rest, ok := strings.Cut(text, "about ")
+	if !ok {
+		return 0
+	}
+	n, _, _ := strings.Cut(rest, " s")
+	secs, err := strconv.Atoi(n)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
 }
 
 // progressNote says a message only says the command is under way ("Working on it…", "Queued: …").
@@ -252,16 +269,17 @@ func botAnswer(fake *slackfake.Server, c *command) (a answer, queuedAt time.Time
 		ack = ackAnswer(c.del.Body)
 		ack.at = ackAt
 		if strings.Contains(ack.text, "Queued:") {
-			queuedAt = ackAt
+			queuedAt, ack.about = ackAt, queuedAbout(ack.text)
 		}
 	}
+	about := ack.about
 	var last *slackfake.ResponsePost
 	for _, p := range fake.ResponseURLPosts(id) {
 		if p.Error != "" || p.Source != "response_url" {
 			continue
 		}
 		if queuedAt.IsZero() && strings.Contains(p.Text, "Queued:") {
-			queuedAt = p.At
+			queuedAt, about = p.At, queuedAbout(p.Text)
 		}
 		last = &p
 	}
@@ -269,7 +287,7 @@ func botAnswer(fake *slackfake.Server, c *command) (a answer, queuedAt time.Time
 		if progressNote(last.Text) {
 			return answer{}, queuedAt, false
 		}
-		return answer{text: last.Text, blocks: last.Blocks, at: last.At}, queuedAt, true
+		return answer{text: last.Text, blocks: last.Blocks, at: last.At, about: about}, queuedAt, true
 	}
 	if ack.text != "" && !progressNote(ack.text) {
 		return ack, queuedAt, true

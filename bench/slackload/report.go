@@ -72,9 +72,15 @@ type Result struct {
 	// Waited is the commands whose answer came more than QueuedAfter later than the same command takes on an
 	// idle Postman; QueuedOnTime of them were told "Queued…" within QueuedWithin of their ack.
 	Waited, QueuedOnTime int
-	QueuedNotes          int             // commands told "Queued…" at all
-	NotToldSamples       []string        // commands that waited but were not told in time, first few
-	AnswerLatency        []time.Duration // command sent → final answer shown
+	QueuedNotes          int // commands told "Queued…" at all
+	// QueuedNoWait is the commands told "Queued…" that did not wait more than QueuedAfter (false alarms);
+	// QueuedLate is, for the commands told "Queued…" that got their result, how much later the answer came
+	// than the note announced (note time + "about T s"; negative: sooner).
+	QueuedNoWait   int
+	QueuedLate     []time.Duration
+	NoWaitSamples  []string
+	NotToldSamples []string        // commands that waited but were not told in time, first few
+	AnswerLatency  []time.Duration // command sent → final answer shown
 
 	Users []UserCount
 
@@ -124,7 +130,17 @@ func collect(name string, cmds []*command, final func(*command) (answer, time.Ti
 		}
 		u.Answered++
 		r.AnswerLatency = append(r.AnswerLatency, a.at.Sub(c.sentAt))
-		if wait := a.at.Sub(c.sentAt) - refs.Idle[c.text]; wait > QueuedAfter {
+		wait := a.at.Sub(c.sentAt) - refs.Idle[c.text]
+		if !queuedAt.IsZero() && wait <= QueuedAfter {
+			r.QueuedNoWait++
+			if len(r.NoWaitSamples) < 5 {
+				r.NoWaitSamples = append(r.NoWaitSamples, fmt.Sprintf("%s (sent at +%s, waited %s, told about %s)", c.text, secs(c.sentAt.Sub(cmds[0].sentAt)), secs(wait), secs(a.about)))
+			}
+		}
+		if !queuedAt.IsZero() && Classify(a, refs.Header[c.text]) == Answered {
+			r.QueuedLate = append(r.QueuedLate, a.at.Sub(queuedAt.Add(a.about)))
+		}
+		if wait > QueuedAfter {
 			r.Waited++
 			ackAt := c.sentAt.Add(c.del.Latency)
 			switch {
@@ -156,6 +172,7 @@ func collect(name string, cmds []*command, final func(*command) (answer, time.Ti
 	}
 	slices.Sort(r.Acks)
 	slices.Sort(r.AnswerLatency)
+	slices.Sort(r.QueuedLate)
 	for _, u := range users {
 		r.Users = append(r.Users, *u)
 	}
@@ -307,6 +324,13 @@ func WriteMarkdown(w io.Writer, s Scenario, bot, naive *Result, th []Threshold) 
 	row("answered rate-limited, not saying when", func(r *Result) string { return fmt.Sprint(r.RateLimitedNoWhen) })
 	row(fmt.Sprintf("waited > %s (answer later than on an idle Postman)", secs(QueuedAfter)), func(r *Result) string { return fmt.Sprint(r.Waited) })
 	row(fmt.Sprintf("… of which told \"Queued…\" within %s of the ack", secs(QueuedWithin)), func(r *Result) string { return fmt.Sprint(r.QueuedOnTime) })
+	row(fmt.Sprintf("told \"Queued…\" but waited ≤ %s (false alarms)", secs(QueuedAfter)), func(r *Result) string { return fmt.Sprint(r.QueuedNoWait) })
+	row("told \"Queued…\", got the result: answer − (note + announced T), p10 / p50 / p90", func(r *Result) string {
+		if len(r.QueuedLate) == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%s / %s / %s", signedSecs(Percentile(r.QueuedLate, 10)), signedSecs(Percentile(r.QueuedLate, 50)), signedSecs(Percentile(r.QueuedLate, 90)))
+	})
 	row("other errors", func(r *Result) string { return fmt.Sprint(r.Other) })
 	row("lost (no answer)", func(r *Result) string { return fmt.Sprint(r.Lost) })
 	row("command → answer p50 / p99 / max", func(r *Result) string {
@@ -337,6 +361,9 @@ func WriteMarkdown(w io.Writer, s Scenario, bot, naive *Result, th []Threshold) 
 	for _, r := range runs {
 		if len(r.OtherSamples) > 0 {
 			fmt.Fprintf(w, "\nOther errors (%s), first %d: %s\n", r.Name, len(r.OtherSamples), strings.Join(r.OtherSamples, "; "))
+		}
+		if len(r.NoWaitSamples) > 0 {
+			fmt.Fprintf(w, "\nTold \"Queued…\" but did not wait (%s), first %d: %s\n", r.Name, len(r.NoWaitSamples), strings.Join(r.NoWaitSamples, "; "))
 		}
 		if len(r.NotToldSamples) > 0 {
 			fmt.Fprintf(w, "\nWaited but not told \"Queued…\" in time (%s), first %d: %s\n", r.Name, len(r.NotToldSamples), strings.Join(r.NotToldSamples, "; "))
@@ -386,3 +413,5 @@ func dur(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
+
+func signedSecs(d time.Duration) string { return fmt.Sprintf("%+.1f s", d.Seconds()) }

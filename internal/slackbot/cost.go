@@ -107,24 +107,26 @@ func sendMatches(c tools.Call, sent string) bool {
 //
 // Estimate is when the last of st's calls could be sent; Delay is how much later that is than on an idle gate,
 // where st's steps follow one another a round trip apart: a command whose calls all fit is not delayed, however
-// many steps it has. ok is false when st has no plan, or a request of st is already waiting at the gate (the
-// gate's own reports, observeWaits, describe that wait better than a plan).
+// many steps it has. While a request of st waits at the gate (the gate reported a wait after st's last send),
+// that step is in the gate's queue already and counts there, not again in the plan. ok is false when st has no
+// plan.
 func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
 	if st.plan == nil || st.env == nil || st.env.Client == nil {
 		return WaitInfo{}, false
 	}
 	st.mu.Lock()
-	waited := st.waited
+	waiting := st.lastWait.After(st.lastSend)
 	st.mu.Unlock()
-	if waited {
-		return WaitInfo{}, false
-	}
 	c := st.env.Client
 	var rtt time.Duration
 	if st.env.Budget != nil {
 		rtt = st.env.Budget().RTT
 	}
 	rest, inFlight := st.remaining(rtt)
+	pending := time.Duration(0) // the step waiting at the gate still takes a round trip once it is sent
+	if waiting && len(rest) > 0 {
+		rest, inFlight, pending = rest[1:], 0, rtt
+	}
 	now := time.Now()
 	at := now.Add(inFlight + rtt)
 	seen := map[string]bool{}
@@ -159,6 +161,6 @@ func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
 		return WaitInfo{}, true
 	}
 	g := c.EstimateSends(identityTicket(st.req), sends)
-	idle := inFlight + time.Duration(steps-1)*rtt
+	idle := inFlight + pending + time.Duration(steps-1)*rtt
 	return WaitInfo{Ahead: g.Ahead + before, Estimate: g.Estimate, Delay: max(0, g.Estimate-idle)}, true
 }

@@ -37,6 +37,7 @@ type jobState struct {
 	plan     []tools.Call
 	sent     []string
 	lastSend time.Time
+	lastWait time.Time // when the gate last reported a wait of one of its requests
 }
 
 // ackSent marks the ack as sent (Ack.Sent).
@@ -291,6 +292,7 @@ func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Con
 	ctx = ratelimit.WithWaitObserver(ctx, func(w ratelimit.WaitInfo) {
 		st.mu.Lock()
 		st.waited = true
+		st.lastWait = time.Now()
 		st.mu.Unlock()
 		d.noteGateWait(st.env, w)
 		if !d.waitsLong(st, w.Estimate) || st.isTold() {
