@@ -24,11 +24,11 @@ func (c *Client) EstimateSends(t ratelimit.Ticket, sends []ratelimit.Send) ratel
 	return c.gate.EstimateSends(t, sends)
 }
 
-// Shared says whether a GET of a path matching pattern would be answered now without a request of its own (from
-// the gate's cache, fresh at at, or by joining one in flight); false without a gate.
-func (c *Client) Shared(pattern string, at time.Time) bool {
+// Cached says whether a GET of a path matching pattern would be answered from the gate's cache at `at` (see
+// ratelimit.Gate.Cached); false without a gate.
+func (c *Client) Cached(pattern string, at time.Time) bool {
 	if c.gate == nil {
 		return false
 	}
-	return c.gate.Shared(pattern, at)
+	return c.gate.Cached(pattern, at)
 }

@@ -60,22 +60,15 @@ func (g *Gate) EstimateSends(t Ticket, sends []Send) WaitInfo {
 	return info
 }
 
-// Shared says whether a GET of a path that matches pattern (as in Route) would cost nothing now: an answer for
-// such a path is in the response cache and still fresh at `at`, or a shared request for one is in flight. The
-// query string is not compared, so it answers for the path, not for one URL.
-func (g *Gate) Shared(pattern string, at time.Time) bool {
+// Cached says whether a GET of a path that matches pattern (as in Route) would be answered from the response
+// cache at `at`: an answer for such a path is cached and still fresh then. The query string is not compared, so
+// it answers for the path, not for one URL. A shared request in flight does not count: joining it costs no
+// budget, but its wait is still ahead.
+func (g *Gate) Cached(pattern string, at time.Time) bool {
 	pp, err := compilePattern(pattern)
 	if err != nil {
 		return false
 	}
-	g.flights.mu.Lock()
-	for _, f := range g.flights.m {
-		if pp.match(f.path) {
-			g.flights.mu.Unlock()
-			return true
-		}
-	}
-	g.flights.mu.Unlock()
 	c := g.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()

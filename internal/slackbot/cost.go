@@ -103,7 +103,7 @@ func sendMatches(c tools.Call, sent string) bool {
 // planWait estimates st's wait from its plan: the calls it has still to make, queued at the gate now behind
 // those of the commands for the same key that no worker has taken yet (their whole plans) and behind what the
 // gate already holds. A shared call (a cached listing, a read under the gate's cache rules) costs nothing when
-// the gate has its answer or a request for it in flight, and is counted once across the commands.
+// the gate has its answer cached, and is counted once across the commands (they share one request).
 //
 // Estimate is when the last of st's calls could be sent; Delay is how much later that is than on an idle gate,
 // where st's steps follow one another a round trip apart: a command whose calls all fit is not delayed, however
@@ -135,23 +135,30 @@ func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
 		for _, x := range calls {
 			if x.Shared {
 				k := x.Method + " " + x.Path
-				if seen[k] || c.Shared(x.Path, at) {
+				if _, ok := seen[k]; ok {
 					continue
 				}
 				seen[k] = true
+				if c.Cached(x.Path, at) {
+					continue
+				}
 			}
 			sends = append(sends, ratelimit.Send{Method: x.Method, Path: x.Path, N: x.Count()})
 			steps++
 		}
 		return steps
 	}
+	var ahead [][]tools.Call
 	d.liveMu.Lock()
 	for o := range d.live {
 		if o != st && o.env == st.env && !o.started.Load() && o.asked.Before(st.asked) {
-			add(o.plan)
+			ahead = append(ahead, o.plan)
 		}
 	}
 	d.liveMu.Unlock()
+	for _, p := range ahead {
+		add(p)
+	}
 	before := 0
 	for _, s := range sends {
 		before += s.N

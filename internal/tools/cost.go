@@ -14,9 +14,9 @@ import (
 type Call struct {
 	Method, Path string
 	N            int
-	// Shared: when an answer is cached at the gate, or an identical request is in flight, the call costs
-	// nothing, so callers asking at the same time pay for it once (a cached listing to resolve a name, a read of
-	// one resource under the gate's cache rules).
+	// Shared: callers asking at the same time share one request (the gate coalesces it), and while its answer
+	// is cached at the gate the call costs nothing (a cached listing to resolve a name, a read of one resource
+	// under the gate's cache rules).
 	Shared bool
 }
 
