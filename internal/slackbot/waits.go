@@ -140,13 +140,6 @@ func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
 	if st.env == nil || st.env.Client == nil {
 		return WaitInfo{}, false
 	}
-	if st.plan != nil {
-		// The plan counts what the guesses below stand in for (the requests of the commands ahead, route buckets,
-		// shared requests); a request of st waiting at the gate reports its own wait (observeWaits).
-		if w, ok := d.planWait(st); ok {
-			return w, true
-		}
-	}
 	botAhead := 0
 	d.liveMu.Lock()
 	for o := range d.live {
@@ -184,6 +177,11 @@ func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
 		}
 	}
 	w.Delay = w.Estimate
+	// A command whose plan is known may wait later than its first request: a later call can meet a route bucket
+	// that other commands will have spent by then.
+	if p, ok := d.planWait(st); ok && p.Delay > w.Delay {
+		w = WaitInfo{Ahead: max(w.Ahead, p.Ahead), Estimate: p.Estimate, Delay: p.Delay}
+	}
 	return w, true
 }
 
