@@ -2,6 +2,7 @@ package slackbot
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,10 +165,85 @@ func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
 		before += s.N
 	}
 	steps := add(rest)
-	if steps == 0 {
-		return WaitInfo{}, true
+	var w WaitInfo
+	if steps > 0 {
+		g := c.EstimateSends(identityTicket(st.req), sends)
+		idle := inFlight + pending + time.Duration(steps-1)*rtt
+		w = WaitInfo{Ahead: g.Ahead + before, Estimate: g.Estimate, Delay: max(0, g.Estimate-idle), finish: max(g.Estimate, idle) + rtt}
+	} else {
+		w.finish = inFlight + pending
 	}
-	g := c.EstimateSends(identityTicket(st.req), sends)
-	idle := inFlight + pending + time.Duration(steps-1)*rtt
-	return WaitInfo{Ahead: g.Ahead + before, Estimate: g.Estimate, Delay: max(0, g.Estimate-idle)}, true
+	if waiting {
+		st.mu.Lock()
+		end := st.waitEnd
+		st.mu.Unlock()
+		w.finish = max(w.finish, time.Until(end)+rtt)
+	}
+	return w, true
+}
+
+// finishIn is how long until a running job is expected to be done: from its plan, or, without one, the end of
+// the gate's last reported wait for it (or now) and a round trip.
+func (d *Dispatcher) finishIn(st *jobState) time.Duration {
+	if w, ok := d.planWait(st); ok {
+		return w.finish
+	}
+	var rtt time.Duration
+	if st.env != nil && st.env.Budget != nil {
+		rtt = st.env.Budget().RTT
+	}
+	st.mu.Lock()
+	end := st.waitEnd
+	st.mu.Unlock()
+	return max(time.Until(end), 0) + rtt
+}
+
+// workerLoad is the busy workers' expected finishing times, earliest first, as of the last WaitCheck.
+type workerLoad struct {
+	busy int
+	ends []time.Time
+}
+
+// refreshWorkers estimates when each busy worker frees up (every WaitCheck, from watchWaits).
+func (d *Dispatcher) refreshWorkers() {
+	d.liveMu.Lock()
+	var running []*jobState
+	for st := range d.live {
+		if st.started.Load() {
+			running = append(running, st)
+		}
+	}
+	d.liveMu.Unlock()
+	now := time.Now()
+	load := &workerLoad{busy: len(running), ends: make([]time.Time, 0, len(running))}
+	for _, st := range running {
+		load.ends = append(load.ends, now.Add(d.finishIn(st)))
+	}
+	slices.SortFunc(load.ends, func(a, b time.Time) int { return a.Compare(b) })
+	d.workers.Store(load)
+}
+
+// workerWait is how long st, which no worker has taken yet, waits for one: nothing while a worker is free for it
+// and for the jobs queued before it (any key: the workers are shared), else until the busy worker it will get
+// is expected to free up, as of the last WaitCheck. Past one round of the busy workers it says the last of them
+// (a lower bound). ahead is the jobs queued before it.
+func (d *Dispatcher) workerWait(st *jobState) (time.Duration, int) {
+	load := d.workers.Load()
+	if load == nil {
+		return 0, 0
+	}
+	ahead := 0
+	d.liveMu.Lock()
+	for o := range d.live {
+		if o != st && !o.started.Load() && o.asked.Before(st.asked) {
+			ahead++
+		}
+	}
+	d.liveMu.Unlock()
+	free := d.cfg.Workers - load.busy
+	if ahead < free || len(load.ends) == 0 {
+		return 0, ahead
+	}
+	i := min(ahead-max(free, 0), len(load.ends)-1)
+	return max(time.Until(load.ends[i]), 0), ahead
 }

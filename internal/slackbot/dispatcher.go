@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -161,6 +162,8 @@ type Dispatcher struct {
 	live   map[*jobState]struct{} // asked and not yet answered, for the wait watcher
 	// gateWaits is the latest wait each key's gate reported (see noteGateWait).
 	gateWaits map[*tools.Env]gateWait
+	// workers is when the busy workers are expected to free up (refreshWorkers).
+	workers atomic.Pointer[workerLoad]
 }
 
 type job struct {

@@ -38,6 +38,7 @@ type jobState struct {
 	sent     []string
 	lastSend time.Time
 	lastWait time.Time // when the gate last reported a wait of one of its requests
+	waitEnd  time.Time // and when that wait was to end
 }
 
 // ackSent marks the ack as sent (Ack.Sent).
@@ -131,6 +132,8 @@ type WaitInfo struct {
 	Ahead    int
 	Estimate time.Duration
 	Delay    time.Duration
+	// finish is, from a plan, how long until the job is done (its last call sent and answered).
+	finish time.Duration
 }
 
 // estimate says how long st will wait: the gate's own estimate for a request of this person (which counts the
@@ -177,6 +180,12 @@ func (d *Dispatcher) estimate(st *jobState) (WaitInfo, bool) {
 		}
 	}
 	w.Delay = w.Estimate
+	if !st.started.Load() {
+		// The workers may all be busy with commands that wait for the rate budget themselves.
+		if wk, ahead := d.workerWait(st); wk > w.Delay {
+			w.Delay, w.Estimate, w.Ahead = wk, max(w.Estimate, wk), max(w.Ahead, ahead)
+		}
+	}
 	// A command whose plan is known may wait later than its first request: a later call can meet a route bucket
 	// that other commands will have spent by then.
 	if p, ok := d.planWait(st); ok && p.Delay > w.Delay {
@@ -225,6 +234,7 @@ func (d *Dispatcher) watchWaits() {
 			return
 		case <-t.C:
 		}
+		d.refreshWorkers()
 		d.liveMu.Lock()
 		var waiting []*jobState
 		for st := range d.live {
@@ -292,7 +302,7 @@ func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Con
 	ctx = ratelimit.WithWaitObserver(ctx, func(w ratelimit.WaitInfo) {
 		st.mu.Lock()
 		st.waited = true
-		st.lastWait = time.Now()
+		st.lastWait, st.waitEnd = time.Now(), w.Until
 		st.mu.Unlock()
 		d.noteGateWait(st.env, w)
 		if !d.waitsLong(st, w.Estimate) || st.isTold() {
