@@ -42,8 +42,8 @@ const maxSentKept = 64
 
 // noteSend records one of st's requests going to Postman.
 func (st *jobState) noteSend(method, path string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	st.track.Lock()
+	defer st.track.Unlock()
 	st.lastSend = time.Now()
 	if len(st.sent) < maxSentKept {
 		st.sent = append(st.sent, method+" "+path)
@@ -55,8 +55,8 @@ func (st *jobState) noteSend(method, path string) {
 // those answered from the gate's cache, which send nothing. inFlight says a request of st was sent less than rtt
 // ago and is presumably still out.
 func (st *jobState) remaining(rtt time.Duration) (rest []tools.Call, inFlight time.Duration) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	st.track.Lock()
+	defer st.track.Unlock()
 	rest = st.plan
 	for i := len(st.plan) - 1; i >= 0; i-- {
 		c, n := st.plan[i], 0
@@ -115,9 +115,9 @@ func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
 	if st.plan == nil || st.env == nil || st.env.Client == nil {
 		return WaitInfo{}, false
 	}
-	st.mu.Lock()
+	st.track.Lock()
 	waiting := st.lastWait.After(st.lastSend)
-	st.mu.Unlock()
+	st.track.Unlock()
 	c := st.env.Client
 	var rtt time.Duration
 	if st.env.Budget != nil {
@@ -174,9 +174,9 @@ func (d *Dispatcher) planWait(st *jobState) (WaitInfo, bool) {
 		w.finish = inFlight + pending
 	}
 	if waiting {
-		st.mu.Lock()
+		st.track.Lock()
 		end := st.waitEnd
-		st.mu.Unlock()
+		st.track.Unlock()
 		w.finish = max(w.finish, time.Until(end)+rtt)
 	}
 	return w, true
@@ -192,9 +192,9 @@ func (d *Dispatcher) finishIn(st *jobState) time.Duration {
 	if st.env != nil && st.env.Budget != nil {
 		rtt = st.env.Budget().RTT
 	}
-	st.mu.Lock()
+	st.track.Lock()
 	end := st.waitEnd
-	st.mu.Unlock()
+	st.track.Unlock()
 	return max(time.Until(end), 0) + rtt
 }
 

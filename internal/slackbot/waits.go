@@ -27,16 +27,19 @@ type jobState struct {
 	ackOnce sync.Once
 	ackTime atomic.Pointer[time.Time]
 
-	mu       sync.Mutex
-	told     bool // a "Queued…" note was shown
+	mu       sync.Mutex // held while a note or the answer is posted
+	told     bool       // a "Queued…" note was shown
 	answered bool
-	waited   bool // the gate held one of its requests back for the rate budget
 
-	// plan is the Postman calls the job is expected to make (nil: unknown); sent and lastSend follow its
-	// requests as they go out (guarded by mu), so planWait knows what is left of it.
-	plan     []tools.Call
-	sent     []string
-	lastSend time.Time
+	// plan is the Postman calls the job is expected to make (nil: unknown).
+	plan []tools.Call
+	// track guards what the gate reports of the job's requests. The gate reports on the request's own goroutine,
+	// between granting it and sending it, so track is never held while posting to Slack: a request held up
+	// there would reach Postman later than the gate counted it, and a route bucket could overflow.
+	track    sync.Mutex
+	waited   bool      // the gate held one of its requests back for the rate budget
+	sent     []string  // its requests sent, "METHOD /path" (planWait's progress)
+	lastSend time.Time // when the last of them was sent
 	lastWait time.Time // when the gate last reported a wait of one of its requests
 	waitEnd  time.Time // and when that wait was to end
 }
@@ -300,14 +303,16 @@ func (d *Dispatcher) waitsLong(st *jobState, delay time.Duration) bool {
 // wait would outlast the job's deadline.
 func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Context {
 	ctx = ratelimit.WithWaitObserver(ctx, func(w ratelimit.WaitInfo) {
-		st.mu.Lock()
+		st.track.Lock()
 		st.waited = true
 		st.lastWait, st.waitEnd = time.Now(), w.Until
-		st.mu.Unlock()
+		st.track.Unlock()
 		d.noteGateWait(st.env, w)
-		if !d.waitsLong(st, w.Estimate) || st.isTold() {
+		if !d.waitsLong(st, w.Estimate) {
 			return
 		}
+		// tellQueued says nothing when a note or the answer is out already; asking here would wait for st.mu,
+		// which a post to Slack may hold.
 		d.pending.Add(1)
 		go func() {
 			defer d.pending.Done()
@@ -342,9 +347,9 @@ func (d *Dispatcher) timedOut(st *jobState) slackrender.Message {
 			reset = time.Time{}
 		}
 	}
-	st.mu.Lock()
+	st.track.Lock()
 	rate = rate || st.waited
-	st.mu.Unlock()
+	st.track.Unlock()
 	return slackrender.TimedOut(d.cfg.JobTimeout, rate, reset)
 }
 
