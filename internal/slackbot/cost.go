@@ -225,8 +225,9 @@ func (d *Dispatcher) refreshWorkers() {
 
 // workerWait is how long st, which no worker has taken yet, waits for one: nothing while a worker is free for it
 // and for the jobs queued before it (any key: the workers are shared), else until the busy worker it will get
-// is expected to free up, as of the last WaitCheck. Past one round of the busy workers it says the last of them
-// (a lower bound). ahead is the jobs queued before it.
+// is expected to free up, as of the last WaitCheck. Past one round of the busy workers, each further round is
+// taken to last as long as the current one (the jobs queued behind busy ones meet the same budget). ahead is
+// the jobs queued before it.
 func (d *Dispatcher) workerWait(st *jobState) (time.Duration, int) {
 	load := d.workers.Load()
 	if load == nil {
@@ -244,6 +245,8 @@ func (d *Dispatcher) workerWait(st *jobState) (time.Duration, int) {
 	if ahead < free || len(load.ends) == 0 {
 		return 0, ahead
 	}
-	i := min(ahead-max(free, 0), len(load.ends)-1)
-	return max(time.Until(load.ends[i]), 0), ahead
+	n := len(load.ends)
+	i := ahead - max(free, 0)
+	round := max(time.Until(load.ends[n-1]), 0)
+	return max(time.Until(load.ends[i%n]), 0) + time.Duration(i/n)*round, ahead
 }
