@@ -166,7 +166,9 @@ func TestWriteMarkdownGolden(t *testing.T) {
 		Results: 1, Lost: 3, Other: 0, AnswerLatency: []time.Duration{2 * time.Second},
 		Users: []UserCount{{"U1", 2, 1, 1}, {"U2", 2, 0, 0}}, APICalls: 2, Wall: 3 * time.Second}
 	var b bytes.Buffer
-	bot.Waited, bot.QueuedOnTime, bot.QueuedNotes = 2, 1, 1
+	bot.Waited, bot.QueuedOnTime, bot.QueuedNotes = 2, 1, 2
+	bot.QueuedNoWait, bot.QueuedLate = 1, []time.Duration{-2 * time.Second, time.Second, 4 * time.Second}
+	bot.NoWaitSamples = []string{"quota (sent at +0.1 s, waited 0.5 s, told about 8.0 s)"}
 	WriteMarkdown(&b, s, &bot, &naive, Thresholds(bot, 100*time.Millisecond, s.JobTimeout, true))
 	golden := filepath.Join("testdata", "report.golden.md")
 	if *update {
@@ -183,5 +185,22 @@ func TestWriteMarkdownGolden(t *testing.T) {
 	}
 	if !bytes.Equal(b.Bytes(), want) {
 		t.Errorf("report differs from %s (run with -update after checking):\n%s", golden, b.String())
+	}
+}
+
+func TestQueuedAbout(t *testing.T) {
+	tests := []struct {
+		text string
+		want time.Duration
+	}{
+		{"⏳ Queued: 12 requests ahead of yours, about 9 s. This message will be replaced by the answer.", 9 * time.Second},
+		{"⏳ Queued: 1 request ahead of yours, about 120 s. This message will be replaced by the answer.", 120 * time.Second},
+		{"⏳ Working on it…", 0},
+		{"about x s", 0},
+	}
+	for _, tc := range tests {
+		if got := queuedAbout(tc.text); got != tc.want {
+			t.Errorf("queuedAbout(%q) = %v, want %v", tc.text, got, tc.want)
+		}
 	}
 }
