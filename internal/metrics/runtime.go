@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -55,18 +54,28 @@ func goFamilies() []family {
 		g("go_memstats_stack_sys_bytes", "Number of bytes obtained from system for stack allocator. Equals to /memory/classes/heap/stacks:bytes + /memory/classes/os-stacks:bytes.", float64(ms.StackSys)),
 		g("go_memstats_sys_bytes", "Number of bytes obtained from system. Equals to /memory/classes/total:byte.", float64(ms.Sys)),
 	}
-	rm := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}, {Name: "/sched/gomaxprocs:threads"}}
-	metrics.Read(rm)
-	num := func(s metrics.Sample) float64 {
-		if s.Value.Kind() == metrics.KindUint64 {
-			return float64(s.Value.Uint64())
-		}
-		return math.NaN()
-	}
+	// Not runtime/metrics: its package initialisation (a map of every metric's description) ran at every start of
+	// every binary linking this package. pmops never calls debug.SetGCPercent, so GOGC is the setting.
 	return append(fams,
-		g("go_gc_gogc_percent", "Heap size target percentage configured by the user, otherwise 100. This value is set by the GOGC environment variable, and the runtime/debug.SetGCPercent function. Sourced from /gc/gogc:percent.", num(rm[0])),
-		g("go_gc_gomemlimit_bytes", "Go runtime memory limit configured by the user, otherwise math.MaxInt64. This value is set by the GOMEMLIMIT environment variable, and the runtime/debug.SetMemoryLimit function. Sourced from /gc/gomemlimit:bytes.", num(rm[1])),
-		g("go_sched_gomaxprocs_threads", "The current runtime.GOMAXPROCS setting, or the number of operating system threads that can execute user-level Go code simultaneously. Sourced from /sched/gomaxprocs:threads.", num(rm[2])))
+		g("go_gc_gogc_percent", "Heap size target percentage configured by the user, otherwise 100. This value is set by the GOGC environment variable.", gogc()),
+		g("go_gc_gomemlimit_bytes", "Go runtime memory limit configured by the user, otherwise math.MaxInt64. This value is set by the GOMEMLIMIT environment variable, and the runtime/debug.SetMemoryLimit function.", float64(debug.SetMemoryLimit(-1))),
+		g("go_sched_gomaxprocs_threads", "The current runtime.GOMAXPROCS setting, or the number of operating system threads that can execute user-level Go code simultaneously.", float64(runtime.GOMAXPROCS(0))))
+}
+
+// gogc reads GOGC as the runtime does: unset is 100, "off" is -1 (reported as such by /gc/gogc:percent too).
+func gogc() float64 {
+	v := os.Getenv("GOGC")
+	if v == "" {
+		return 100
+	}
+	if v == "off" {
+		return -1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 100
+	}
+	return float64(n)
 }
 
 // gcDuration is the stop-the-world pause summary: quantiles 0, .25, .5, .75, 1 over the pauses the runtime keeps.
