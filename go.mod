@@ -39,3 +39,5 @@ require (
 )
 
 replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
+
+replace github.com/google/jsonschema-go => ./third_party/jsonschema-go
