@@ -178,6 +178,10 @@ func TestRejectsForgedStaleReplayedAndOversized(t *testing.T) {
 		{"oversized", append(body, bytes.Repeat([]byte("&x=y"), MaxBodyBytes/4+10)...), now, r.fake.SigningSecret(), http.StatusRequestEntityTooLarge},
 		{"malformed", []byte("%%%"), now, r.fake.SigningSecret(), http.StatusBadRequest},
 		{"no user", []byte(url.Values{"text": {"workspaces"}}.Encode()), now, r.fake.SigningSecret(), http.StatusBadRequest},
+		// Slack's certificate check of the Request URL: 200, nothing runs (the emulator count below stays 0).
+		{"ssl check", []byte(url.Values{"ssl_check": {"1"}, "token": {"legacy-verification-token"}}.Encode()), now, r.fake.SigningSecret(), http.StatusOK},
+		{"ssl check unsigned", []byte(url.Values{"ssl_check": {"1"}, "token": {"x"}}.Encode()), now, "not-the-secret", http.StatusOK},
+		{"ssl check with a command", []byte(url.Values{"ssl_check": {"1"}, "command": {"/postman"}, "text": {"workspaces"}, "user_id": {alice}}.Encode()), now, "not-the-secret", http.StatusUnauthorized},
 	}
 	for _, tc := range tests {
 		if got := post(tc.body, tc.ts, tc.key); got != tc.want {

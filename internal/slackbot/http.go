@@ -52,6 +52,12 @@ func (h *HTTPHandler) verified(w http.ResponseWriter, r *http.Request) (url.Valu
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return nil, false
 	}
+	if isSSLCheck(body) {
+		// Slack checks the Request URL's certificate with a bare "ssl_check=1&token=…" POST and wants a 200; it
+		// carries no command, so nothing runs, signed or not.
+		w.WriteHeader(http.StatusOK)
+		return nil, false
+	}
 	sv, err := slack.NewSecretsVerifier(r.Header, h.SigningSecret)
 	if err == nil {
 		_, _ = sv.Write(body)
@@ -200,4 +206,11 @@ func (h *HTTPHandler) now() time.Time {
 		return time.Now()
 	}
 	return h.Now()
+}
+
+// isSSLCheck says whether body is Slack's certificate check of a slash command's Request URL.
+func isSSLCheck(body []byte) bool {
+	form, err := url.ParseQuery(string(body))
+	return err == nil && form.Get("ssl_check") == "1" && form.Get("command") == "" && form.Get("payload") == "" &&
+		form.Get("user_id") == ""
 }
