@@ -41,3 +41,5 @@ require (
 replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
 
 replace github.com/google/jsonschema-go => ./third_party/jsonschema-go
+
+replace github.com/spf13/cast => ./third_party/cast
