@@ -157,10 +157,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	runner := newman.NewRunner(newman.Options{Path: c.newman, MaxRuns: c.maxRuns, Logger: logger.With("component", "newman")})
 	c.app.Newman = runner
-	if err := runner.Available(); err != nil && c.newman != "" {
-		// An explicit path that does not work is a configuration error; a Newman merely absent from PATH is not.
-		fmt.Fprintf(stderr, "mcp: -newman %s: %v\n", c.newman, err)
-		return 2
+	if c.newman != "" {
+		// An explicit path that does not work is a configuration error; a Newman merely absent from PATH is not
+		// (and is looked for only when a run needs it).
+		if err := runner.Available(); err != nil {
+			fmt.Fprintf(stderr, "mcp: -newman %s: %v\n", c.newman, err)
+			return 2
+		}
 	}
 
 	cmd := ""

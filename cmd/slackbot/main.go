@@ -26,6 +26,7 @@ import (
 	"github.com/pmops/pmops/internal/newman"
 	"github.com/pmops/pmops/internal/notify"
 	"github.com/pmops/pmops/internal/slackbot"
+	"github.com/pmops/pmops/internal/sqlitestore"
 	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/tools"
 	"github.com/pmops/pmops/internal/vault"
@@ -337,7 +338,7 @@ func openStore(path string, ops *app.Ops) (closableStore, error) {
 	if path == ":memory:" {
 		return store.NewMemory(), nil
 	}
-	return store.OpenSQLite(path)
+	return sqlitestore.OpenSQLite(path)
 }
 
 // storePath is where state lives: -db (or PMOPS_DB) when given; else a throwaway in-memory store for -demo and
@@ -356,7 +357,7 @@ func (c config) storePath() string {
 // with the team key (when there is one) and runs pmops starts.
 func startNotifier(ctx context.Context, c config, st closableStore, api *slack.Client, backend *app.Backend, ops *app.Ops, logger *slog.Logger) (*notify.Notifier, error) {
 	var ns store.NotifyStore = store.NewNotifyMemory()
-	if s, ok := st.(*store.SQLite); ok {
+	if s, ok := st.(*sqlitestore.SQLite); ok {
 		ns = s.Notify()
 	}
 	if rs := ops.NotifyStore("notifier"); rs != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pmops/pmops/internal/clock"
@@ -43,7 +44,8 @@ type call struct {
 	path   string
 }
 
-var routes = buildRoutes()
+// routes is built on first use: every binary links the emulator (for -demo) and most never serve it.
+var routes = sync.OnceValue(buildRoutes)
 
 func buildRoutes() []*route {
 	rs := []*route{
@@ -100,8 +102,8 @@ func buildRoutes() []*route {
 
 // Operations lists the in-scope operations the emulator serves, as "METHOD /path/{param}" keys.
 func Operations() []string {
-	out := make([]string, len(routes))
-	for i, r := range routes {
+	out := make([]string, len(routes()))
+	for i, r := range routes() {
 		out[i] = r.op()
 	}
 	return out
@@ -119,7 +121,7 @@ func cleanPath(p string) string {
 
 func matchRoute(method, path string) (*route, map[string]string) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
-	for _, r := range routes {
+	for _, r := range routes() {
 		if r.method != method || len(r.segs) != len(segs) {
 			continue
 		}

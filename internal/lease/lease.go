@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pmops/pmops/internal/redisscript"
 )
 
 // Leader is what work that must run once asks before each step (store.Leader).
@@ -80,14 +82,14 @@ func New(rdb redis.UniversalClient, key string, opts Options) *Lease {
 
 // acquireScript is SET key token NX PX ttl, with the token drawn from the fencing counter only when the lease is
 // free (tokens grow with every holder, so a later holder always has a larger one).
-var acquireScript = redis.NewScript(`
+var acquireScript = redisscript.New(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local tok = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], tok, 'NX', 'PX', ARGV[1])
 return tok
 `)
 
-var renewScript = redis.NewScript(`
+var renewScript = redisscript.New(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
@@ -95,7 +97,7 @@ end
 return 0
 `)
 
-var releaseScript = redis.NewScript(`
+var releaseScript = redisscript.New(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `)

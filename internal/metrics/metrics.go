@@ -1,8 +1,9 @@
-// Package metrics is pmops's Prometheus registry: what operators of several replicas need to see (rate gate
+// Package metrics is pmops's Prometheus metrics, served in the text exposition format: what operators of several replicas need to see (rate gate
 // waits, queues, grants by class, 429s, monthly quota left, tool calls and latency by tool, Slack acks and Web API
 // latency, outbox depth and age, leader state, Redis errors). Values that live elsewhere (gate snapshots, outbox
 // counts) are read at scrape time through sources registered by the wiring in internal/app; events (a tool call,
-// a send) are counted through hooks. Nothing here knows Postman, Slack or Redis semantics beyond names.
+// a send) are counted through hooks. Nothing here knows Postman, Slack or Redis semantics beyond names. The Go
+// runtime and process metrics keep client_golang's names, help texts and types (expose.go says why it is not used).
 package metrics
 
 import (
@@ -15,32 +16,33 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pmops/pmops/internal/ratelimit"
 )
 
-// Metrics owns one registry (not the global one, so tests and several instances never collide).
+// Metrics owns its series (no global registry, so tests and several instances never collide).
 type Metrics struct {
-	Registry *prometheus.Registry
-
-	gateWait    *prometheus.HistogramVec
-	grants      *prometheus.CounterVec
-	toolCalls   *prometheus.CounterVec
-	toolLatency *prometheus.HistogramVec
-	slackAcks   *prometheus.CounterVec
-	slackAPI    *prometheus.HistogramVec
-	redisErrors *prometheus.CounterVec
-	leader      *prometheus.GaugeVec
-	leaderToken *prometheus.GaugeVec
+	gateWait    *vec
+	grants      *vec
+	toolCalls   *vec
+	toolLatency *vec
+	slackAcks   *vec
+	slackAPI    *vec
+	redisErrors *vec
+	leader      *vec
+	leaderToken *vec
 
 	mu      sync.Mutex
 	gates   []func() map[string]ratelimit.Snapshot
 	outbox  []OutboxSource
+	funcs   []gaugeFunc
 	storeOK func() float64
+}
+
+type gaugeFunc struct {
+	name, help string
+	fn         func() float64
 }
 
 // OutboxSource reads outbox counts per state and the creation time of the oldest open item.
@@ -48,44 +50,56 @@ type OutboxSource func(ctx context.Context) (byState map[string]int, oldestOpen 
 
 var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
 
-// New returns a registry with pmops's collectors and the Go and process collectors.
+// New returns pmops's metrics with the Go runtime and process metrics beside them.
 func New() *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry()}
-	m.gateWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pmops_gate_wait_seconds",
-		Help: "Time a Postman API request waited in the rate gate before it was sent, by class.", Buckets: latencyBuckets}, []string{"class"})
-	m.grants = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pmops_gate_grants_total",
-		Help: "Postman API requests the rate gate sent, by class."}, []string{"class"})
-	m.toolCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pmops_tool_calls_total",
-		Help: "Tool calls by tool and outcome (ok or the error kind)."}, []string{"tool", "outcome"})
-	m.toolLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pmops_tool_call_seconds",
-		Help: "Tool call latency by tool.", Buckets: latencyBuckets}, []string{"tool"})
-	m.slackAcks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pmops_slack_acks_total",
-		Help: "Slack requests acknowledged over HTTP, by endpoint and status code."}, []string{"endpoint", "code"})
-	m.slackAPI = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pmops_slack_api_seconds",
-		Help: "Slack Web API call latency (chat.postMessage is the post latency), by method and outcome.", Buckets: latencyBuckets},
-		[]string{"method", "outcome"})
-	m.redisErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pmops_redis_errors_total",
-		Help: "Redis commands that failed, by command."}, []string{"command"})
-	m.leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pmops_leader",
-		Help: "1 while this replica holds the lease (poller, outbox drain), else 0."}, []string{"lease"})
-	m.leaderToken = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "pmops_leader_token",
-		Help: "Fencing token of the lease this replica last held."}, []string{"lease"})
-	m.Registry.MustRegister(m.gateWait, m.grants, m.toolCalls, m.toolLatency, m.slackAcks, m.slackAPI, m.redisErrors,
-		m.leader, m.leaderToken, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&snapshotCollector{m: m})
-	return m
+	return &Metrics{
+		gateWait: newVec("pmops_gate_wait_seconds", "Time a Postman API request waited in the rate gate before it was sent, by class.",
+			histogramType, latencyBuckets, "class"),
+		grants: newVec("pmops_gate_grants_total", "Postman API requests the rate gate sent, by class.", counterType, nil, "class"),
+		toolCalls: newVec("pmops_tool_calls_total", "Tool calls by tool and outcome (ok or the error kind).", counterType, nil,
+			"tool", "outcome"),
+		toolLatency: newVec("pmops_tool_call_seconds", "Tool call latency by tool.", histogramType, latencyBuckets, "tool"),
+		slackAcks: newVec("pmops_slack_acks_total", "Slack requests acknowledged over HTTP, by endpoint and status code.",
+			counterType, nil, "endpoint", "code"),
+		slackAPI: newVec("pmops_slack_api_seconds", "Slack Web API call latency (chat.postMessage is the post latency), by method and outcome.",
+			histogramType, latencyBuckets, "method", "outcome"),
+		redisErrors: newVec("pmops_redis_errors_total", "Redis commands that failed, by command.", counterType, nil, "command"),
+		leader: newVec("pmops_leader", "1 while this replica holds the lease (poller, outbox drain), else 0.", gaugeType, nil,
+			"lease"),
+		leaderToken: newVec("pmops_leader_token", "Fencing token of the lease this replica last held.", gaugeType, nil, "lease"),
+	}
 }
 
-// Handler serves the registry in the Prometheus text format.
+// Handler serves every metric in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_ = writeText(w, m.gather())
+	})
+}
+
+func (m *Metrics) gather() []family {
+	var fams []family
+	for _, v := range []*vec{m.gateWait, m.grants, m.toolCalls, m.toolLatency, m.slackAcks, m.slackAPI, m.redisErrors,
+		m.leader, m.leaderToken} {
+		fams = append(fams, v.gather())
+	}
+	m.mu.Lock()
+	funcs := append([]gaugeFunc(nil), m.funcs...)
+	m.mu.Unlock()
+	for _, g := range funcs {
+		fams = append(fams, gauge(g.name, g.help, g.fn()))
+	}
+	fams = append(fams, m.snapshots()...)
+	fams = append(fams, goFamilies()...)
+	return append(fams, processFamilies()...)
 }
 
 // OnSend is the rate gate's send hook (ratelimit.Options.OnSend): grants by class and the wait before each.
 func (m *Metrics) OnSend(t ratelimit.Ticket, waited time.Duration) {
 	c := t.Class.String()
-	m.grants.WithLabelValues(c).Inc()
-	m.gateWait.WithLabelValues(c).Observe(waited.Seconds())
+	m.grants.add(1, c)
+	m.gateWait.observe(waited.Seconds(), c)
 }
 
 // AddGates registers a source of gate snapshots, keyed by a short hash of each key (never the key).
@@ -104,8 +118,8 @@ func (m *Metrics) AddOutbox(src OutboxSource) {
 
 // ToolCall records one tool call; kind is "ok" or the error's kind.
 func (m *Metrics) ToolCall(tool, outcome string, d time.Duration) {
-	m.toolCalls.WithLabelValues(tool, outcome).Inc()
-	m.toolLatency.WithLabelValues(tool).Observe(d.Seconds())
+	m.toolCalls.add(1, tool, outcome)
+	m.toolLatency.observe(d.Seconds(), tool)
 }
 
 // SetLeader records a lease change (lease.Options.OnChange).
@@ -114,39 +128,36 @@ func (m *Metrics) SetLeader(lease string, leading bool, token int64) {
 	if leading {
 		v = 1
 	}
-	m.leader.WithLabelValues(lease).Set(v)
-	m.leaderToken.WithLabelValues(lease).Set(float64(token))
+	m.leader.set(v, lease)
+	m.leaderToken.set(float64(token), lease)
 }
 
 // RedisError counts a failed Redis command.
-func (m *Metrics) RedisError(command string) { m.redisErrors.WithLabelValues(command).Inc() }
+func (m *Metrics) RedisError(command string) { m.redisErrors.add(1, command) }
 
-// snapshotCollector reads the registered sources at scrape time.
-type snapshotCollector struct{ m *Metrics }
+// desc is the name, help and type of a metric read at scrape time.
+type desc struct {
+	name, help string
+	typ        metricType
+	labels     []string
+}
 
 var (
-	descLimit     = prometheus.NewDesc("pmops_gate_limit", "Requests per window the gate works with.", []string{"key"}, nil)
-	descRemaining = prometheus.NewDesc("pmops_gate_remaining", "Requests the gate believes are left in this window for this process.", []string{"key"}, nil)
-	descQueued    = prometheus.NewDesc("pmops_gate_queued", "Requests waiting in the gate, by class.", []string{"key", "class"}, nil)
-	descInFlight  = prometheus.NewDesc("pmops_gate_in_flight", "Requests sent and not yet answered.", []string{"key"}, nil)
-	desc429       = prometheus.NewDesc("pmops_gate_429_total", "429 answers received from Postman.", []string{"key"}, nil)
-	descSent      = prometheus.NewDesc("pmops_gate_sent_total", "Requests handed to the transport.", []string{"key"}, nil)
-	descCacheHits = prometheus.NewDesc("pmops_gate_cache_hits_total", "Requests answered from the cache or coalesced (no quota spent).", []string{"key"}, nil)
-	descMonth     = prometheus.NewDesc("pmops_quota_month_remaining", "Monthly API calls left (-1 unknown).", []string{"key"}, nil)
-	descMonthLim  = prometheus.NewDesc("pmops_quota_month_limit", "Monthly API call quota (-1 unknown).", []string{"key"}, nil)
-	descQuotaOut  = prometheus.NewDesc("pmops_quota_exhausted", "1 when the monthly quota is spent.", []string{"key"}, nil)
-	descDegraded  = prometheus.NewDesc("pmops_gate_store_degraded", "1 while the shared window store (Redis) fails and the gate keeps to limit/replicas.", []string{"key"}, nil)
-	descOutbox    = prometheus.NewDesc("pmops_outbox_items", "Notifier outbox items by state.", []string{"state"}, nil)
-	descOutboxAge = prometheus.NewDesc("pmops_outbox_oldest_open_seconds", "Age of the oldest undelivered outbox item (0 when none).", nil, nil)
-	descScrapeErr = prometheus.NewDesc("pmops_outbox_read_errors", "1 when the outbox could not be read for this scrape.", nil, nil)
+	descLimit     = desc{"pmops_gate_limit", "Requests per window the gate works with.", gaugeType, []string{"key"}}
+	descRemaining = desc{"pmops_gate_remaining", "Requests the gate believes are left in this window for this process.", gaugeType, []string{"key"}}
+	descQueued    = desc{"pmops_gate_queued", "Requests waiting in the gate, by class.", gaugeType, []string{"key", "class"}}
+	descInFlight  = desc{"pmops_gate_in_flight", "Requests sent and not yet answered.", gaugeType, []string{"key"}}
+	desc429       = desc{"pmops_gate_429_total", "429 answers received from Postman.", counterType, []string{"key"}}
+	descSent      = desc{"pmops_gate_sent_total", "Requests handed to the transport.", counterType, []string{"key"}}
+	descCacheHits = desc{"pmops_gate_cache_hits_total", "Requests answered from the cache or coalesced (no quota spent).", counterType, []string{"key"}}
+	descMonth     = desc{"pmops_quota_month_remaining", "Monthly API calls left (-1 unknown).", gaugeType, []string{"key"}}
+	descMonthLim  = desc{"pmops_quota_month_limit", "Monthly API call quota (-1 unknown).", gaugeType, []string{"key"}}
+	descQuotaOut  = desc{"pmops_quota_exhausted", "1 when the monthly quota is spent.", gaugeType, []string{"key"}}
+	descDegraded  = desc{"pmops_gate_store_degraded", "1 while the shared window store (Redis) fails and the gate keeps to limit/replicas.", gaugeType, []string{"key"}}
+	descOutbox    = desc{"pmops_outbox_items", "Notifier outbox items by state.", gaugeType, []string{"state"}}
+	descOutboxAge = desc{"pmops_outbox_oldest_open_seconds", "Age of the oldest undelivered outbox item (0 when none).", gaugeType, nil}
+	descScrapeErr = desc{"pmops_outbox_read_errors", "1 when the outbox could not be read for this scrape.", gaugeType, nil}
 )
-
-func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLimit, descRemaining, descQueued, descInFlight, desc429, descSent, descCacheHits,
-		descMonth, descMonthLim, descQuotaOut, descDegraded, descOutbox, descOutboxAge, descScrapeErr} {
-		ch <- d
-	}
-}
 
 func b2f(b bool) float64 {
 	if b {
@@ -155,16 +166,22 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
-	c.m.mu.Lock()
-	gates := append([]func() map[string]ratelimit.Snapshot(nil), c.m.gates...)
-	outbox := append([]OutboxSource(nil), c.m.outbox...)
-	c.m.mu.Unlock()
-	g := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	cnt := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+// snapshots reads the registered sources (gate snapshots, outboxes) at scrape time.
+func (m *Metrics) snapshots() []family {
+	m.mu.Lock()
+	gates := append([]func() map[string]ratelimit.Snapshot(nil), m.gates...)
+	outbox := append([]OutboxSource(nil), m.outbox...)
+	m.mu.Unlock()
+	byName := map[string]*family{}
+	var order []string
+	g := func(d desc, v float64, labels ...string) {
+		f := byName[d.name]
+		if f == nil {
+			f = &family{name: d.name, help: d.help, typ: d.typ}
+			byName[d.name] = f
+			order = append(order, d.name)
+		}
+		f.samples = append(f.samples, sample{labels: pairs(d.labels, labels), value: v})
 	}
 	seen := map[string]bool{}
 	for _, src := range gates {
@@ -178,18 +195,26 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			g(descQueued, float64(s.QueuedInteractive), key, ratelimit.Interactive.String())
 			g(descQueued, float64(s.QueuedBackground), key, ratelimit.Background.String())
 			g(descInFlight, float64(s.InFlight), key)
-			cnt(desc429, float64(s.Count429), key)
-			cnt(descSent, float64(s.Sent), key)
-			cnt(descCacheHits, float64(s.CacheHits+s.Coalesced), key)
+			g(desc429, float64(s.Count429), key)
+			g(descSent, float64(s.Sent), key)
+			g(descCacheHits, float64(s.CacheHits+s.Coalesced), key)
 			g(descMonth, float64(s.MonthRemaining), key)
 			g(descMonthLim, float64(s.MonthLimit), key)
 			g(descQuotaOut, b2f(s.QuotaExhausted), key)
 			g(descDegraded, b2f(s.StoreDegraded), key)
 		}
 	}
-	if len(outbox) == 0 {
-		return
+	if len(outbox) > 0 {
+		m.outboxSnapshot(outbox, g)
 	}
+	fams := make([]family, 0, len(order))
+	for _, name := range order {
+		fams = append(fams, *byName[name])
+	}
+	return fams
+}
+
+func (m *Metrics) outboxSnapshot(outbox []OutboxSource, g func(d desc, v float64, labels ...string)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	totals := map[string]int{"pending": 0, "sending": 0, "done": 0, "dropped": 0}
@@ -282,7 +307,7 @@ func (m *Metrics) SlackTransport(next http.RoundTripper) http.RoundTripper {
 		case resp.StatusCode >= 500:
 			outcome = "5xx"
 		}
-		m.slackAPI.WithLabelValues(method, outcome).Observe(time.Since(start).Seconds())
+		m.slackAPI.observe(time.Since(start).Seconds(), method, outcome)
 		return resp, err
 	})
 }
@@ -304,7 +329,7 @@ func (m *Metrics) SlackAcks(next http.Handler) http.Handler {
 		if len(endpoint) > 32 || strings.Contains(endpoint, "/") {
 			endpoint = "other"
 		}
-		m.slackAcks.WithLabelValues(endpoint, httpCode(sw.code)).Inc()
+		m.slackAcks.add(1, endpoint, httpCode(sw.code))
 	})
 }
 
@@ -331,7 +356,15 @@ func (s *statusWriter) Flush() {
 
 func httpCode(c int) string { return strconv.Itoa(c) }
 
-// AddGaugeFunc registers a gauge read at scrape time (live replicas, the gate's fallback share).
+// AddGaugeFunc registers a gauge read at scrape time (live replicas, the gate's fallback share). A name registered
+// twice is a wiring bug and panics, as registering a collector twice did with client_golang.
 func (m *Metrics) AddGaugeFunc(name, help string, fn func() float64) {
-	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, g := range m.funcs {
+		if g.name == name {
+			panic("metrics: gauge " + name + " registered twice")
+		}
+	}
+	m.funcs = append(m.funcs, gaugeFunc{name, help, fn})
 }

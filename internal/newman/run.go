@@ -163,9 +163,9 @@ type Options struct {
 
 // Runner runs collections, at most MaxRuns at once.
 type Runner struct {
-	opts    Options
-	install Install
-	err     error
+	opts Options
+	// locate finds Newman and node on first use (Locate walks PATH; a stdio MCP server's start need not).
+	locate  func() (Install, error)
 	slots   chan struct{}
 	mu      sync.Mutex
 	waiting int
@@ -176,7 +176,8 @@ type Runner struct {
 // ErrQueueFull means too many runs are already waiting.
 var ErrQueueFull = errors.New("too many collection runs are already waiting; retry when one has finished")
 
-// NewRunner locates Newman once. A missing Newman is not an error here: Available and every Run report it, so a
+// NewRunner returns a runner that locates Newman once, on first use (Available, Install or Run), not at a
+// server's start. A missing Newman is not an error here: Available and every Run report it, so a
 // server without Newman still serves everything else.
 func NewRunner(opts Options) *Runner {
 	if opts.MaxRuns <= 0 {
@@ -189,15 +190,21 @@ func NewRunner(opts Options) *Runner {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{opts: opts, slots: make(chan struct{}, opts.MaxRuns)}
-	r.install, r.err = Locate(opts.Path)
+	r.locate = sync.OnceValues(func() (Install, error) { return Locate(opts.Path) })
 	return r
 }
 
 // Available returns nil when Newman can run, else a *NotInstalledError saying how to install it.
-func (r *Runner) Available() error { return r.err }
+func (r *Runner) Available() error {
+	_, err := r.locate()
+	return err
+}
 
 // Install is the located Newman.
-func (r *Runner) Install() Install { return r.install }
+func (r *Runner) Install() Install {
+	in, _ := r.locate()
+	return in
+}
 
 // MaxRuns is the number of runs allowed at once.
 func (r *Runner) MaxRuns() int { return r.opts.MaxRuns }
@@ -206,8 +213,8 @@ func (r *Runner) MaxRuns() int { return r.opts.MaxRuns }
 // killed whole when ctx ends. Failing assertions are not an error; a run Newman could not complete is reported
 // in Summary.Error, and an error is returned only when no summary exists (cancelled, crashed, not installed).
 func (r *Runner) Run(ctx context.Context, job Job, on func(Event)) (*Summary, error) {
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Available(); err != nil {
+		return nil, err
 	}
 	if on == nil {
 		on = func(Event) {}
@@ -274,7 +281,7 @@ func (r *Runner) run(ctx context.Context, job Job, on func(Event)) (*Summary, er
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, err
 	}
-	opts := driverOptions{Newman: r.install.Dir, WorkingDir: dir, IterationCount: job.Iterations,
+	opts := driverOptions{Newman: r.Install().Dir, WorkingDir: dir, IterationCount: job.Iterations,
 		Folder: job.Folders, Timeout: job.Timeout.Milliseconds(), TimeoutRequest: job.RequestTimeout.Milliseconds(),
 		TimeoutScript: job.ScriptTimeout.Milliseconds(), DelayRequest: job.Delay.Milliseconds()}
 	if job.Bail != "" {
@@ -318,7 +325,7 @@ func (r *Runner) run(ctx context.Context, job Job, on func(Event)) (*Summary, er
 		runCtx, cancel = context.WithTimeout(ctx, job.Timeout+graceAfterTimeout)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(runCtx, r.install.Node, driver, optsFile)
+	cmd := exec.CommandContext(runCtx, r.Install().Node, driver, optsFile)
 	cmd.Dir = dir
 	cmd.Env = childEnv(dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -332,7 +339,7 @@ func (r *Runner) run(ctx context.Context, job Job, on func(Event)) (*Summary, er
 	cmd.Stderr = stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start newman (node %s): %w", r.install.Node, err)
+		return nil, fmt.Errorf("start newman (node %s): %w", r.Install().Node, err)
 	}
 	r.opts.Logger.Debug("newman run started", "pid", cmd.Process.Pid, "dir", dir)
 	if r.onStart != nil {

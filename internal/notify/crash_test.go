@@ -19,6 +19,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pmops/pmops/internal/slackfake"
+	"github.com/pmops/pmops/internal/sqlitestore"
 	"github.com/pmops/pmops/internal/store"
 )
 
@@ -54,7 +55,7 @@ func TestCrashSafety(t *testing.T) {
 				"channels:history", "groups:history", "im:history"}})
 			defer fake.Close()
 			db := filepath.Join(t.TempDir(), "pmops.db")
-			s, err := store.OpenSQLite(db)
+			s, err := sqlitestore.OpenSQLite(db)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +163,7 @@ func TestCrashChild(t *testing.T) {
 	if os.Getenv(crashEnvChild) == "" {
 		t.Skip("child process of TestCrashSafety")
 	}
-	s, err := store.OpenSQLite(os.Getenv(crashEnvDB))
+	s, err := sqlitestore.OpenSQLite(os.Getenv(crashEnvDB))
 	if err != nil {
 		t.Fatal(err)
 	}

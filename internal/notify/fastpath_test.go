@@ -13,6 +13,7 @@ import (
 	"github.com/pmops/pmops/internal/emulator"
 	"github.com/pmops/pmops/internal/ratelimit"
 	"github.com/pmops/pmops/internal/slackfake"
+	"github.com/pmops/pmops/internal/sqlitestore"
 	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/tools"
 )
@@ -283,7 +284,7 @@ func observe(r *rig, f *flipMonitor, failure string) {
 func TestMonitorRunSecretsNeverAtRest(t *testing.T) {
 	const canary = "canary-7f3e9b2c41d8"
 	db := filepath.Join(t.TempDir(), "pmops.db")
-	s, err := store.OpenSQLite(db)
+	s, err := sqlitestore.OpenSQLite(db)
 	if err != nil {
 		t.Fatal(err)
 	}

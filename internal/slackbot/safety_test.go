@@ -16,6 +16,7 @@ import (
 
 	"github.com/pmops/pmops/internal/emulator"
 	"github.com/pmops/pmops/internal/slackfake"
+	"github.com/pmops/pmops/internal/sqlitestore"
 	"github.com/pmops/pmops/internal/store"
 	"github.com/pmops/pmops/internal/tools"
 	"github.com/pmops/pmops/internal/vault"
@@ -59,7 +60,7 @@ func (s *syncBuffer) String() string {
 
 // recordingStore remembers every payload handed to PutAction, as stored (sealed).
 type recordingStore struct {
-	*store.SQLite
+	*sqlitestore.SQLite
 	mu       sync.Mutex
 	payloads [][]byte
 }
@@ -129,7 +130,7 @@ func scanFiles(t *testing.T, when, path string, needles map[string][]byte) {
 func TestCanarySecretNeverAtRest(t *testing.T) {
 	const canary = "CanarySecret-7f3a9c1e5b"
 	path := filepath.Join(t.TempDir(), "pmops.db")
-	sq, err := store.OpenSQLite(path)
+	sq, err := sqlitestore.OpenSQLite(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,19 +15,6 @@ func TestNotifyContractMemory(t *testing.T) {
 	testNotifyStore(t, func(*testing.T) NotifyStore { return NewNotifyMemory() })
 }
 
-func TestNotifyContractSQLite(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		testNotifyStore(t, func(t *testing.T) NotifyStore { return openSQLite(t, ":memory:").Notify() })
-	})
-	t.Run("file", func(t *testing.T) {
-		testNotifyStore(t, func(t *testing.T) NotifyStore {
-			s := openSQLite(t, t.TempDir()+"/pmops.db")
-			t.Cleanup(func() { s.Close() })
-			return s.Notify()
-		})
-	})
-}
-
 func testNotifyStore(t *testing.T, open func(t *testing.T) NotifyStore) {
 	tests := []struct {
 		name string

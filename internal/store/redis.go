@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pmops/pmops/internal/redisscript"
 )
 
 // Redis is the Store for several replicas sharing one Redis (`-store redis://host:port/db`). Every key lives under
@@ -260,7 +262,7 @@ func (r *Redis) DeleteLinkedKey(ctx context.Context, id UserRef) (bool, error) {
 // Action tokens: "act:<token hash>" is a hash with the action; "tomb:<token hash>" a hash {s: used|expired,
 // f: forget time}; "actz" and "tombz" index them by expiry and forget time (ms) for purges; "grp:<group hash>"
 // is the set of a group's live token hashes.
-var putActionScript = redis.NewScript(`
+var putActionScript = redisscript.New(`
 local p, h = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p..'act:'..h) == 1 or redis.call('EXISTS', p..'tomb:'..h) == 1 then return 0 end
 redis.call('HSET', p..'act:'..h, 'kind', ARGV[3], 'payload', ARGV[4], 'oe', ARGV[5], 'ot', ARGV[6], 'ou', ARGV[7],
@@ -271,7 +273,7 @@ return 1
 `)
 
 // takeActionScript returns {status, fields...}: status is ok, notfound, used, expired or notowner.
-var takeActionScript = redis.NewScript(`
+var takeActionScript = redisscript.New(`
 local p, h, be, bt, bu, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local act = p..'act:'..h
 if redis.call('EXISTS', act) == 0 then
@@ -309,7 +311,7 @@ if state == 'expired' then return {'expired'} end
 return {'ok', f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]}
 `)
 
-var purgeScript = redis.NewScript(`
+var purgeScript = redisscript.New(`
 local p, now, nowms = ARGV[1], ARGV[2], ARGV[3]
 local n = 0
 for _, h in ipairs(redis.call('ZRANGEBYSCORE', p..'actz', '-inf', nowms)) do
@@ -350,7 +352,7 @@ end
 return n
 `)
 
-var seenOnceScript = redis.NewScript(`
+var seenOnceScript = redisscript.New(`
 local p, k, now, exp, expms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local v = redis.call('GET', p..'seen:'..k)
 if v and v > now then return 0 end

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pmops/pmops/internal/redisscript"
 )
 
 // NotifyRedis is the NotifyStore on Redis, for several replicas of the notifier. Keys (under the installation
@@ -318,7 +320,7 @@ func (n *NotifyRedis) Mutes(ctx context.Context, channelID string, now time.Time
 	return out, nil
 }
 
-var addInboxScript = redis.NewScript(`
+var addInboxScript = redisscript.New(`
 local id = redis.call('INCR', ARGV[1]..'inbox:seq')
 redis.call('HSET', ARGV[1]..'inbox', id, ARGV[2])
 return id
@@ -388,7 +390,7 @@ func (n *NotifyRedis) DropInbox(ctx context.Context, id int64) error {
 	return nil
 }
 
-var recordRunScript = redis.NewScript(`
+var recordRunScript = redisscript.New(`
 local p, key, kx, mx, j, inbox = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if inbox ~= '0' then redis.call('HDEL', p..'inbox', inbox) end
 if redis.call('EXISTS', p..'run:'..kx) == 1 then return 0 end
@@ -501,7 +503,7 @@ func (n *NotifyRedis) prune(ctx context.Context, monitor string, bound HistoryBo
 }
 
 // pruneRunsScript gets pairs (run key, hex run key) and deletes each run not pending.
-var pruneRunsScript = redis.NewScript(`
+var pruneRunsScript = redisscript.New(`
 local p, mx = ARGV[1], ARGV[2]
 for i = 3, #ARGV, 2 do
   if not redis.call('ZSCORE', p..'pending', ARGV[i]) then
@@ -622,7 +624,7 @@ func enqueueArgs(items []OutboxItem, now time.Time) ([]any, error) {
 	return args, nil
 }
 
-var commitFanoutScript = redis.NewScript(luaOutbox + `
+var commitFanoutScript = redisscript.New(luaOutbox + `
 local p, key, kx, lk, tok, ns = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 if fenced(lk, tok) then return 'fenced' end
 if redis.call('EXISTS', p..'run:'..kx) == 0 then return 'notfound' end
@@ -685,7 +687,7 @@ func (n *NotifyRedis) CommitFanout(ctx context.Context, runKey string, streaks [
 	}
 }
 
-var enqueueScript = redis.NewScript(luaOutbox + `
+var enqueueScript = redisscript.New(luaOutbox + `
 return enqueue(ARGV[1], 3, tonumber(ARGV[2]))
 `)
 
@@ -713,7 +715,7 @@ func (n *NotifyRedis) EnqueueOutbox(ctx context.Context, items []OutboxItem, now
 	return c, nil
 }
 
-var dueScript = redis.NewScript(`
+var dueScript = redisscript.New(`
 local p, now = ARGV[1], ARGV[2]
 local out = {}
 for _, chx in ipairs(redis.call('SMEMBERS', p..'obchans')) do
@@ -803,7 +805,7 @@ func (n *NotifyRedis) DueOutbox(ctx context.Context, now time.Time, limit int) (
 	return out, nil
 }
 
-var markSendingScript = redis.NewScript(luaOutbox + `
+var markSendingScript = redisscript.New(luaOutbox + `
 local p, id, now, lk, tok = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if fenced(lk, tok) then return 'fenced' end
 local k = p..'ob:'..id
@@ -846,7 +848,7 @@ func (n *NotifyRedis) MarkSending(ctx context.Context, id int64, now time.Time) 
 	return items[0], nil
 }
 
-var completeScript = redis.NewScript(luaOutbox + `
+var completeScript = redisscript.New(luaOutbox + `
 local p, id, ts, now, lk, tok = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if fenced(lk, tok) then return 'fenced' end
 local k = p..'ob:'..id
@@ -886,7 +888,7 @@ func outboxAnswer(op string, id int64, res string) error {
 	}
 }
 
-var retryScript = redis.NewScript(luaOutbox + `
+var retryScript = redisscript.New(luaOutbox + `
 local p, id, nb, err, lk, tok = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if fenced(lk, tok) then return 'fenced' end
 local k = p..'ob:'..id
@@ -914,7 +916,7 @@ func (n *NotifyRedis) RetryOutbox(ctx context.Context, id int64, notBefore time.
 	return outboxAnswer("retry delivery", id, res)
 }
 
-var dropScript = redis.NewScript(luaOutbox + `
+var dropScript = redisscript.New(luaOutbox + `
 local p, id, reason, now, lk, tok = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if fenced(lk, tok) then return 'fenced' end
 local st = redis.call('HGET', p..'ob:'..id, 'state')
@@ -939,7 +941,7 @@ func (n *NotifyRedis) DropOutbox(ctx context.Context, id int64, reason string, n
 	return outboxAnswer("drop delivery", id, res)
 }
 
-var dropChannelScript = redis.NewScript(luaOutbox + `
+var dropChannelScript = redisscript.New(luaOutbox + `
 local p, chx, reason, now, lk, tok = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if fenced(lk, tok) then return -1 end
 local n = 0
@@ -1054,7 +1056,7 @@ func (n *NotifyRedis) OldestOpen(ctx context.Context) (time.Time, error) {
 	return items[0].CreatedAt, nil
 }
 
-var putMonitorScript = redis.NewScript(`
+var putMonitorScript = redisscript.New(`
 local p, uid, j, wh = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 redis.call('HSET', p..'monitors', uid, j)
 if wh == '' then redis.call('HDEL', p..'mwh', uid) else redis.call('HSET', p..'mwh', uid, wh) end
@@ -1140,7 +1142,7 @@ func (n *NotifyRedis) MonitorStates(ctx context.Context) ([]MonitorState, error)
 	return out, nil
 }
 
-var noteWebhookScript = redis.NewScript(`
+var noteWebhookScript = redisscript.New(`
 local p, uid, at, j = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if redis.call('HEXISTS', p..'monitors', uid) == 0 then redis.call('HSET', p..'monitors', uid, j) end
 local cur = redis.call('HGET', p..'mwh', uid)

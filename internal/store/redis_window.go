@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/pmops/pmops/internal/redisscript"
 )
 
 // RedisWindows is the rate gate's WindowStore (internal/ratelimit) on Redis: one fixed-window counter per API key
@@ -29,7 +29,7 @@ func (r *Redis) Windows() *RedisWindows { return &RedisWindows{r: r} }
 
 // windowAddScript: INCRBY and set the expiry only on creation, in one step (no lost EXPIRE if a replica dies
 // between the two; PTTL check rather than EXPIRE NX so Redis 6 works too).
-var windowAddScript = redis.NewScript(`
+var windowAddScript = redisscript.New(`
 local c = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return c
@@ -51,7 +51,7 @@ func (w *RedisWindows) Add(ctx context.Context, windowKey string, n int, ttl tim
 	return c, nil
 }
 
-var heartbeatScript = redis.NewScript(`
+var heartbeatScript = redisscript.New(`
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

@@ -1,7 +1,8 @@
 // Package store keeps the state that must survive a restart of the Slack bot and, later, the monitor notifier:
 // users' linked (sealed) Postman keys, single-use action tokens that confirm writes, and de-duplication of
-// replayed requests. Store is the contract; SQLite (pure Go, no server) is the default backend and Memory is the
-// in-process one for tests and console mode. Both behave identically (see the contract tests).
+// replayed requests. Store is the contract; SQLite (pure Go, no server; internal/sqlitestore, so that binaries
+// without it such as cmd/mcp do not link it) is the default backend and Memory is the in-process one for tests and
+// console mode. Both behave identically (see the contract tests).
 //
 // The store never sees plaintext secrets: callers seal API keys and action payloads with internal/vault before
 // handing them over. An action token's row (and its payload) is deleted when the token is taken or expires; what

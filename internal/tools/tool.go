@@ -51,10 +51,13 @@ type Tool struct {
 	argsType reflect.Type
 	decode   func(raw json.RawMessage) error
 	run      func(ctx context.Context, env *Env, raw json.RawMessage) (Result, error)
-	// schemas fills InputSchema and OutputSchema, once (sync.OnceFunc). A server serves only some tools, and
-	// deriving every tool's schemas by reflection was most of the catalogue's cost at start (about 2.5 ms cold),
-	// so All, Lookup and Select run it only for the tools they hand out.
+	// schemas fills InputSchema and OutputSchema, once (sync.OnceFunc). A server serves only some tools, so All,
+	// Lookup and Select run it only for the tools they hand out. It takes them from schemas_gen.go, written from
+	// derive by TestGeneratedSchemas -update, and derives them by reflection only for a tool missing there:
+	// reflection over the argument and result types was the largest part of a stdio server's own start-up work.
 	schemas func()
+	// derive computes the schemas by reflection from the argument and result types.
+	derive func() (in, out json.RawMessage)
 }
 
 // withSchemas derives t's schemas if that has not happened yet, and returns t.
@@ -78,12 +81,12 @@ func (t *Tool) Call(ctx context.Context, env *Env, raw json.RawMessage) (_ Resul
 // Args returns the argument type, for adapters that build arguments from other input (Slack commands).
 func (t *Tool) Args() reflect.Type { return t.argsType }
 
-// define builds a Tool from its metadata and a typed handler; its schemas are derived when it is first handed
-// out (withSchemas). Schema derivation errors are programming errors and panic then, which the catalogue test
-// exercises (All derives every tool's).
+// define builds a Tool from its metadata and a typed handler; its schemas are set when it is first handed out
+// (withSchemas). Schema derivation errors are programming errors and panic, which TestGeneratedSchemas exercises
+// (it derives every tool's).
 func define[A any, R Result](meta Tool, run func(ctx context.Context, env *Env, args A) (R, error)) *Tool {
 	t := meta
-	t.schemas = sync.OnceFunc(func() {
+	t.derive = func() (json.RawMessage, json.RawMessage) {
 		in, err := schemaFor(reflect.TypeFor[A]())
 		if err != nil {
 			panic(fmt.Sprintf("tool %s: input schema: %v", meta.Name, err))
@@ -92,8 +95,14 @@ func define[A any, R Result](meta Tool, run func(ctx context.Context, env *Env, 
 		if err != nil {
 			panic(fmt.Sprintf("tool %s: output schema: %v", meta.Name, err))
 		}
-		t.InputSchema = in
-		t.OutputSchema = out
+		return in, out
+	}
+	t.schemas = sync.OnceFunc(func() {
+		if in, out, ok := generatedSchemas(t.Name); ok {
+			t.InputSchema, t.OutputSchema = json.RawMessage(in), json.RawMessage(out)
+			return
+		}
+		t.InputSchema, t.OutputSchema = t.derive()
 	})
 	t.argsType = reflect.TypeFor[A]()
 	t.decode = func(raw json.RawMessage) error {

@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			log.Info("building", "package", b.pkg)
 			cmd := exec.CommandContext(ctx, "go", "build", "-o", out, b.pkg)
 			cmd.Dir = cfg.RepoRoot
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as README and the Dockerfile build the shipped binaries
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				return nil, fmt.Errorf("go build %s: %w\n%s", b.pkg, err, msg)
 			}

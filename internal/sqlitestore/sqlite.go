@@ -1,4 +1,4 @@
-package store
+package sqlitestore
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/pmops/pmops/internal/store"
 )
 
 // busyTimeout is how long a statement waits for another process's write lock before failing with SQLITE_BUSY.
@@ -27,7 +29,7 @@ type SQLite struct {
 	taken atomic.Bool
 }
 
-var _ Store = (*SQLite)(nil)
+var _ store.Store = (*SQLite)(nil)
 
 // OpenSQLite opens (creating if needed) the database at path and brings its schema up to date. The path ":memory:"
 // gives a private in-memory database. A new file is created readable by its owner only, since it holds sealed keys.
@@ -112,8 +114,8 @@ func fromNanos(n sql.NullInt64) time.Time {
 }
 
 // PutLinkedKey implements Store.
-func (s *SQLite) PutLinkedKey(ctx context.Context, id UserRef, sealed []byte, meta LinkMeta) error {
-	if err := validateLink(id, sealed, meta); err != nil {
+func (s *SQLite) PutLinkedKey(ctx context.Context, id store.UserRef, sealed []byte, meta store.LinkMeta) error {
+	if err := store.ValidateLink(id, sealed, meta); err != nil {
 		return fmt.Errorf("put linked key: %w", err)
 	}
 	_, err := s.db.ExecContext(ctx, `
@@ -132,13 +134,13 @@ func (s *SQLite) PutLinkedKey(ctx context.Context, id UserRef, sealed []byte, me
 }
 
 // LinkedKey implements Store.
-func (s *SQLite) LinkedKey(ctx context.Context, id UserRef) ([]byte, LinkMeta, error) {
-	if err := validateUser(id); err != nil {
-		return nil, LinkMeta{}, fmt.Errorf("get linked key: %w", err)
+func (s *SQLite) LinkedKey(ctx context.Context, id store.UserRef) ([]byte, store.LinkMeta, error) {
+	if err := store.ValidateUser(id); err != nil {
+		return nil, store.LinkMeta{}, fmt.Errorf("get linked key: %w", err)
 	}
 	var (
 		sealed   []byte
-		meta     LinkMeta
+		meta     store.LinkMeta
 		linkedAt sql.NullInt64
 	)
 	err := s.db.QueryRowContext(ctx, `
@@ -146,18 +148,18 @@ func (s *SQLite) LinkedKey(ctx context.Context, id UserRef) ([]byte, LinkMeta, e
 		WHERE enterprise_id = ? AND team_id = ? AND user_id = ?`,
 		id.EnterpriseID, id.TeamID, id.UserID).Scan(&sealed, &meta.PostmanUserID, &meta.PostmanUsername, &linkedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, LinkMeta{}, fmt.Errorf("linked key for %s: %w", id, ErrNotFound)
+		return nil, store.LinkMeta{}, fmt.Errorf("linked key for %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, LinkMeta{}, fmt.Errorf("get linked key for %s: %w", id, err)
+		return nil, store.LinkMeta{}, fmt.Errorf("get linked key for %s: %w", id, err)
 	}
 	meta.LinkedAt = fromNanos(linkedAt)
-	return cloneBytes(sealed), meta, nil
+	return store.CloneBytes(sealed), meta, nil
 }
 
 // DeleteLinkedKey implements Store.
-func (s *SQLite) DeleteLinkedKey(ctx context.Context, id UserRef) (bool, error) {
-	if err := validateUser(id); err != nil {
+func (s *SQLite) DeleteLinkedKey(ctx context.Context, id store.UserRef) (bool, error) {
+	if err := store.ValidateUser(id); err != nil {
 		return false, fmt.Errorf("delete linked key: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM linked_keys WHERE enterprise_id = ? AND team_id = ? AND user_id = ?`,
@@ -173,11 +175,11 @@ func (s *SQLite) DeleteLinkedKey(ctx context.Context, id UserRef) (bool, error) 
 }
 
 // PutAction implements Store.
-func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) error {
-	if err := validateAction(token, a); err != nil {
+func (s *SQLite) PutAction(ctx context.Context, token string, a store.PendingAction) error {
+	if err := store.ValidateAction(token, a); err != nil {
 		return fmt.Errorf("put action: %w", err)
 	}
-	h := tokenHash(token)
+	h := store.TokenHash(token)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("put action: %w", err)
@@ -190,15 +192,15 @@ func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) e
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM action_tombstones WHERE token_hash = ?)
 		ON CONFLICT (token_hash) DO NOTHING`,
-		h, a.Kind, cloneBytes(a.Payload), a.Owner.EnterpriseID, a.Owner.TeamID, a.Owner.UserID,
-		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano(), groupHash(a.Owner, a.Group), h)
+		h, a.Kind, store.CloneBytes(a.Payload), a.Owner.EnterpriseID, a.Owner.TeamID, a.Owner.UserID,
+		a.ChannelID, nanos(a.CreatedAt), a.ExpiresAt.UnixNano(), store.GroupHash(a.Owner, a.Group), h)
 	if err != nil {
 		return fmt.Errorf("put action: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("put action: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("put action: %w", ErrExists)
+		return fmt.Errorf("put action: %w", store.ErrExists)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("put action: %w", err)
@@ -208,18 +210,18 @@ func (s *SQLite) PutAction(ctx context.Context, token string, a PendingAction) e
 
 // TakeAction implements Store. It reads, checks and deletes in one IMMEDIATE transaction, so concurrent takers (in
 // this process or another sharing the file) cannot both win, and a refused stranger leaves the row as it was.
-func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now time.Time) (PendingAction, error) {
-	if err := validateTake(token, by, now); err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
+func (s *SQLite) TakeAction(ctx context.Context, token string, by store.UserRef, now time.Time) (store.PendingAction, error) {
+	if err := store.ValidateTake(token, by, now); err != nil {
+		return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
-	h := tokenHash(token)
+	h := store.TokenHash(token)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
+		return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
 	defer tx.Rollback()
 	var (
-		a                    PendingAction
+		a                    store.PendingAction
 		createdAt, expiresAt sql.NullInt64
 		group                []byte
 	)
@@ -233,27 +235,27 @@ func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now t
 		err = tx.QueryRowContext(ctx, `SELECT state FROM action_tombstones WHERE token_hash = ?`, h).Scan(&state)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return PendingAction{}, fmt.Errorf("take action: %w", ErrNotFound)
+			return store.PendingAction{}, fmt.Errorf("take action: %w", store.ErrNotFound)
 		case err != nil:
-			return PendingAction{}, fmt.Errorf("take action: %w", err)
+			return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 		case state == "used":
-			return PendingAction{}, fmt.Errorf("take action: %w", ErrUsed)
+			return store.PendingAction{}, fmt.Errorf("take action: %w", store.ErrUsed)
 		default:
-			return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
+			return store.PendingAction{}, fmt.Errorf("take action: %w", store.ErrExpired)
 		}
 	}
 	if err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
+		return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
-	a.Payload = cloneBytes(a.Payload)
+	a.Payload = store.CloneBytes(a.Payload)
 	a.CreatedAt = fromNanos(createdAt)
 	a.ExpiresAt = fromNanos(expiresAt)
 	state := "used"
 	switch {
 	case !a.ExpiresAt.After(now):
 		state = "expired"
-	case !SameUser(a.Owner, by):
-		return PendingAction{}, fmt.Errorf("take action: %w", ErrNotOwner)
+	case !store.SameUser(a.Owner, by):
+		return store.PendingAction{}, fmt.Errorf("take action: %w", store.ErrNotOwner)
 	}
 	if state == "used" && len(group) > 0 {
 		// The rest of the group (the Cancel of a Confirm, say) is answered: spend it too.
@@ -262,26 +264,26 @@ func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now t
 			SELECT token_hash, 'used', ?, CASE WHEN expires_at > ? THEN ? ELSE expires_at + ? END
 			FROM action_tokens WHERE group_hash = ? AND token_hash != ?
 			ON CONFLICT (token_hash) DO NOTHING`,
-			now.UnixNano(), maxTime.Add(-TombstoneTTL).UnixNano(), maxTime.UnixNano(), int64(TombstoneTTL), group, h); err != nil {
-			return PendingAction{}, fmt.Errorf("take action: %w", err)
+			now.UnixNano(), store.MaxTime.Add(-store.TombstoneTTL).UnixNano(), store.MaxTime.UnixNano(), int64(store.TombstoneTTL), group, h); err != nil {
+			return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM action_tokens WHERE group_hash = ? AND token_hash != ?`, group, h); err != nil {
-			return PendingAction{}, fmt.Errorf("take action: %w", err)
+			return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM action_tokens WHERE token_hash = ?`, h); err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
+		return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO action_tombstones (token_hash, state, at, forget_at) VALUES (?, ?, ?, ?)`,
-		h, state, now.UnixNano(), forgetAt(a.ExpiresAt).UnixNano()); err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
+		h, state, now.UnixNano(), store.ForgetAt(a.ExpiresAt).UnixNano()); err != nil {
+		return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return PendingAction{}, fmt.Errorf("take action: %w", err)
+		return store.PendingAction{}, fmt.Errorf("take action: %w", err)
 	}
 	s.taken.Store(true)
 	if state == "expired" {
-		return PendingAction{}, fmt.Errorf("take action: %w", ErrExpired)
+		return store.PendingAction{}, fmt.Errorf("take action: %w", store.ErrExpired)
 	}
 	return a, nil
 }
@@ -289,7 +291,7 @@ func (s *SQLite) TakeAction(ctx context.Context, token string, by UserRef, now t
 // PurgeExpired implements Store. Afterwards it truncates the WAL, so that pages of deleted rows do not linger in
 // old WAL frames (the main file's pages are overwritten by secure_delete).
 func (s *SQLite) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
-	if err := validateTime("now", now, false); err != nil {
+	if err := store.ValidateTime("now", now, false); err != nil {
 		return 0, fmt.Errorf("purge expired: %w", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -298,13 +300,13 @@ func (s *SQLite) PurgeExpired(ctx context.Context, now time.Time) (int, error) {
 	}
 	defer tx.Rollback()
 	n := now.UnixNano()
-	limit := maxTime.Add(-TombstoneTTL).UnixNano()
+	limit := store.MaxTime.Add(-store.TombstoneTTL).UnixNano()
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO action_tombstones (token_hash, state, at, forget_at)
 		SELECT token_hash, 'expired', ?, CASE WHEN expires_at > ? THEN ? ELSE expires_at + ? END
 		FROM action_tokens WHERE expires_at <= ?
 		ON CONFLICT (token_hash) DO NOTHING`,
-		n, limit, maxTime.UnixNano(), int64(TombstoneTTL), n); err != nil {
+		n, limit, store.MaxTime.UnixNano(), int64(store.TombstoneTTL), n); err != nil {
 		return 0, fmt.Errorf("purge expired: %w", err)
 	}
 	total := 0
@@ -350,7 +352,7 @@ func (s *SQLite) truncateWAL(ctx context.Context) error {
 // SeenOnce implements Store. The upsert only rewrites a row whose window has ended, so the number of changed rows
 // tells whether this call was first.
 func (s *SQLite) SeenOnce(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error) {
-	if err := validateSeen(key, ttl, now); err != nil {
+	if err := store.ValidateSeen(key, ttl, now); err != nil {
 		return false, fmt.Errorf("seen once: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `

@@ -1,4 +1,4 @@
-package store
+package sqlitestore
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pmops/pmops/internal/store"
 )
 
 // notifySchema is migration 3: the notifier's tables (see NotifyStore).
@@ -117,7 +119,7 @@ type NotifySQLite struct {
 	db *sql.DB
 }
 
-var _ NotifyStore = (*NotifySQLite)(nil)
+var _ store.NotifyStore = (*NotifySQLite)(nil)
 
 // Notify returns the notifier's state in the same database file. Closing it does nothing: close the SQLite.
 func (s *SQLite) Notify() *NotifySQLite { return &NotifySQLite{db: s.db} }
@@ -166,8 +168,8 @@ func (n *NotifySQLite) tx(ctx context.Context, what string, f func(tx *sql.Tx) e
 }
 
 // PutSubscription implements NotifyStore.
-func (n *NotifySQLite) PutSubscription(ctx context.Context, s Subscription) (bool, error) {
-	if err := validateSubscription(s); err != nil {
+func (n *NotifySQLite) PutSubscription(ctx context.Context, s store.Subscription) (bool, error) {
+	if err := store.ValidateSubscription(s); err != nil {
 		return false, fmt.Errorf("put subscription: %w", err)
 	}
 	var created bool
@@ -195,11 +197,11 @@ func (n *NotifySQLite) PutSubscription(ctx context.Context, s Subscription) (boo
 }
 
 // DeleteSubscription implements NotifyStore.
-func (n *NotifySQLite) DeleteSubscription(ctx context.Context, channelID string, target Target) (bool, error) {
-	if err := validateChannel(channelID); err != nil {
+func (n *NotifySQLite) DeleteSubscription(ctx context.Context, channelID string, target store.Target) (bool, error) {
+	if err := store.ValidateChannel(channelID); err != nil {
 		return false, fmt.Errorf("delete subscription: %w", err)
 	}
-	if err := validateTarget(target); err != nil {
+	if err := store.ValidateTarget(target); err != nil {
 		return false, fmt.Errorf("delete subscription: %w", err)
 	}
 	res, err := n.db.ExecContext(ctx, `DELETE FROM notify_subscriptions WHERE channel_id = ? AND target_kind = ? AND target_id = ?`,
@@ -213,12 +215,12 @@ func (n *NotifySQLite) DeleteSubscription(ctx context.Context, channelID string,
 
 const subColumns = `channel_id, target_kind, target_id, target_name, policy, created_by, created_at, paused, pause_note, paused_at`
 
-func scanSubs(rows *sql.Rows) ([]Subscription, error) {
+func scanSubs(rows *sql.Rows) ([]store.Subscription, error) {
 	defer rows.Close()
-	var out []Subscription
+	var out []store.Subscription
 	for rows.Next() {
 		var (
-			s                   Subscription
+			s                   store.Subscription
 			createdAt, pausedAt sql.NullInt64
 			paused              int
 		)
@@ -233,7 +235,7 @@ func scanSubs(rows *sql.Rows) ([]Subscription, error) {
 }
 
 // Subscriptions implements NotifyStore.
-func (n *NotifySQLite) Subscriptions(ctx context.Context, f SubscriptionFilter) ([]Subscription, error) {
+func (n *NotifySQLite) Subscriptions(ctx context.Context, f store.SubscriptionFilter) ([]store.Subscription, error) {
 	var where []string
 	var args []any
 	if f.ChannelID != "" {
@@ -268,14 +270,14 @@ func (n *NotifySQLite) Subscriptions(ctx context.Context, f SubscriptionFilter) 
 }
 
 // PauseChannel implements NotifyStore.
-func (n *NotifySQLite) PauseChannel(ctx context.Context, channelID, reason string, at time.Time) ([]Subscription, error) {
-	if err := validateChannel(channelID); err != nil {
+func (n *NotifySQLite) PauseChannel(ctx context.Context, channelID, reason string, at time.Time) ([]store.Subscription, error) {
+	if err := store.ValidateChannel(channelID); err != nil {
 		return nil, fmt.Errorf("pause channel: %w", err)
 	}
-	if err := validateTime("pause time", at, false); err != nil {
+	if err := store.ValidateTime("pause time", at, false); err != nil {
 		return nil, fmt.Errorf("pause channel: %w", err)
 	}
-	var out []Subscription
+	var out []store.Subscription
 	err := n.tx(ctx, "pause channel", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+subColumns+` FROM notify_subscriptions WHERE channel_id = ? AND paused = 0
 			ORDER BY channel_id, target_kind, target_id`, channelID)
@@ -296,8 +298,8 @@ func (n *NotifySQLite) PauseChannel(ctx context.Context, channelID, reason strin
 }
 
 // PutMute implements NotifyStore.
-func (n *NotifySQLite) PutMute(ctx context.Context, m Mute) error {
-	if err := validateMute(m); err != nil {
+func (n *NotifySQLite) PutMute(ctx context.Context, m store.Mute) error {
+	if err := store.ValidateMute(m); err != nil {
 		return fmt.Errorf("put mute: %w", err)
 	}
 	_, err := n.db.ExecContext(ctx, `
@@ -313,7 +315,7 @@ func (n *NotifySQLite) PutMute(ctx context.Context, m Mute) error {
 
 // DeleteMute implements NotifyStore.
 func (n *NotifySQLite) DeleteMute(ctx context.Context, channelID, monitorUID string, now time.Time) (bool, error) {
-	if err := validateChannel(channelID); err != nil {
+	if err := store.ValidateChannel(channelID); err != nil {
 		return false, fmt.Errorf("delete mute: %w", err)
 	}
 	var until sql.NullInt64
@@ -329,17 +331,17 @@ func (n *NotifySQLite) DeleteMute(ctx context.Context, channelID, monitorUID str
 }
 
 // Mutes implements NotifyStore.
-func (n *NotifySQLite) Mutes(ctx context.Context, channelID string, now time.Time) ([]Mute, error) {
+func (n *NotifySQLite) Mutes(ctx context.Context, channelID string, now time.Time) ([]store.Mute, error) {
 	rows, err := n.db.QueryContext(ctx, `SELECT channel_id, monitor_uid, until, muted_by, created_at FROM notify_mutes
 		WHERE (? = '' OR channel_id = ?) AND until > ? ORDER BY channel_id, monitor_uid`, channelID, channelID, now.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("list mutes: %w", err)
 	}
 	defer rows.Close()
-	var out []Mute
+	var out []store.Mute
 	for rows.Next() {
 		var (
-			m                Mute
+			m                store.Mute
 			until, createdAt sql.NullInt64
 		)
 		if err := rows.Scan(&m.ChannelID, &m.MonitorUID, &until, &m.By, &createdAt); err != nil {
@@ -352,11 +354,11 @@ func (n *NotifySQLite) Mutes(ctx context.Context, channelID string, now time.Tim
 }
 
 // AddInbox implements NotifyStore.
-func (n *NotifySQLite) AddInbox(ctx context.Context, it InboxItem) (int64, error) {
+func (n *NotifySQLite) AddInbox(ctx context.Context, it store.InboxItem) (int64, error) {
 	if len(it.Body) == 0 {
-		return 0, fmt.Errorf("add inbox: %w: empty body", ErrInvalid)
+		return 0, fmt.Errorf("add inbox: %w: empty body", store.ErrInvalid)
 	}
-	if err := validateTime("receive time", it.ReceivedAt, false); err != nil {
+	if err := store.ValidateTime("receive time", it.ReceivedAt, false); err != nil {
 		return 0, fmt.Errorf("add inbox: %w", err)
 	}
 	res, err := n.db.ExecContext(ctx, `INSERT INTO notify_inbox (monitor_uid, body, received_at) VALUES (?, ?, ?)`,
@@ -368,7 +370,7 @@ func (n *NotifySQLite) AddInbox(ctx context.Context, it InboxItem) (int64, error
 }
 
 // Inbox implements NotifyStore.
-func (n *NotifySQLite) Inbox(ctx context.Context, after int64, limit int) ([]InboxItem, error) {
+func (n *NotifySQLite) Inbox(ctx context.Context, after int64, limit int) ([]store.InboxItem, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -377,10 +379,10 @@ func (n *NotifySQLite) Inbox(ctx context.Context, after int64, limit int) ([]Inb
 		return nil, fmt.Errorf("read inbox: %w", err)
 	}
 	defer rows.Close()
-	var out []InboxItem
+	var out []store.InboxItem
 	for rows.Next() {
 		var (
-			it InboxItem
+			it store.InboxItem
 			at sql.NullInt64
 		)
 		if err := rows.Scan(&it.ID, &it.MonitorUID, &it.Body, &at); err != nil {
@@ -401,8 +403,8 @@ func (n *NotifySQLite) DropInbox(ctx context.Context, id int64) error {
 }
 
 // RecordRun implements NotifyStore.
-func (n *NotifySQLite) RecordRun(ctx context.Context, r NotifyRun, inboxID int64, bound HistoryBound, now time.Time) (bool, error) {
-	if err := validateRun(r); err != nil {
+func (n *NotifySQLite) RecordRun(ctx context.Context, r store.NotifyRun, inboxID int64, bound store.HistoryBound, now time.Time) (bool, error) {
+	if err := store.ValidateRun(r); err != nil {
 		return false, fmt.Errorf("record run: %w", err)
 	}
 	failures, _ := json.Marshal(nonNil(r.Failures))
@@ -417,8 +419,8 @@ func (n *NotifySQLite) RecordRun(ctx context.Context, r NotifyRun, inboxID int64
 			INSERT INTO notify_runs (run_key, monitor_uid, monitor_name, status, started_at, finished_at, sort_at, source,
 				duration_ms, failures, detail, recorded_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING`,
-			r.Key, r.MonitorUID, r.MonitorName, r.Status, nanos(r.StartedAt), nanos(r.FinishedAt), runTime(r).UnixNano(),
-			r.Source, r.DurationMs, string(failures), cloneBytes(r.Detail), nanos(r.RecordedAt))
+			r.Key, r.MonitorUID, r.MonitorName, r.Status, nanos(r.StartedAt), nanos(r.FinishedAt), store.RunTime(r).UnixNano(),
+			r.Source, r.DurationMs, string(failures), store.CloneBytes(r.Detail), nanos(r.RecordedAt))
 		if err != nil {
 			return fmt.Errorf("record run: %w", err)
 		}
@@ -435,7 +437,7 @@ func (n *NotifySQLite) RecordRun(ctx context.Context, r NotifyRun, inboxID int64
 	return first, err
 }
 
-func pruneRuns(ctx context.Context, tx *sql.Tx, monitor string, bound HistoryBound, now time.Time) error {
+func pruneRuns(ctx context.Context, tx *sql.Tx, monitor string, bound store.HistoryBound, now time.Time) error {
 	if bound.MaxRuns > 0 {
 		_, err := tx.ExecContext(ctx, `DELETE FROM notify_runs WHERE fanned_out = 1 AND seq IN (
 			SELECT seq FROM notify_runs WHERE monitor_uid = ? ORDER BY sort_at DESC, seq DESC LIMIT -1 OFFSET ?)`,
@@ -444,7 +446,7 @@ func pruneRuns(ctx context.Context, tx *sql.Tx, monitor string, bound HistoryBou
 			return fmt.Errorf("prune history: %w", err)
 		}
 	}
-	if cut := bound.cutoff(now); !cut.IsZero() {
+	if cut := bound.Cutoff(now); !cut.IsZero() {
 		_, err := tx.ExecContext(ctx, `DELETE FROM notify_runs WHERE fanned_out = 1 AND monitor_uid = ? AND sort_at < ?`,
 			monitor, cut.UnixNano())
 		if err != nil {
@@ -463,12 +465,12 @@ func nonNil(s []string) []string {
 
 const runColumns = `run_key, monitor_uid, monitor_name, status, started_at, finished_at, source, duration_ms, failures, detail, recorded_at`
 
-func scanRuns(rows *sql.Rows) ([]NotifyRun, error) {
+func scanRuns(rows *sql.Rows) ([]store.NotifyRun, error) {
 	defer rows.Close()
-	var out []NotifyRun
+	var out []store.NotifyRun
 	for rows.Next() {
 		var (
-			r                         NotifyRun
+			r                         store.NotifyRun
 			started, finished, record sql.NullInt64
 			failures                  string
 			detail                    []byte
@@ -484,14 +486,14 @@ func scanRuns(rows *sql.Rows) ([]NotifyRun, error) {
 		if len(r.Failures) == 0 {
 			r.Failures = nil
 		}
-		r.Detail = cloneBytes(detail)
+		r.Detail = store.CloneBytes(detail)
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
 // PendingRuns implements NotifyStore.
-func (n *NotifySQLite) PendingRuns(ctx context.Context, limit int) ([]NotifyRun, error) {
+func (n *NotifySQLite) PendingRuns(ctx context.Context, limit int) ([]store.NotifyRun, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -507,7 +509,7 @@ func (n *NotifySQLite) PendingRuns(ctx context.Context, limit int) ([]NotifyRun,
 }
 
 // Runs implements NotifyStore.
-func (n *NotifySQLite) Runs(ctx context.Context, monitorUID string, limit int) ([]NotifyRun, error) {
+func (n *NotifySQLite) Runs(ctx context.Context, monitorUID string, limit int) ([]store.NotifyRun, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -524,8 +526,8 @@ func (n *NotifySQLite) Runs(ctx context.Context, monitorUID string, limit int) (
 }
 
 // Streak implements NotifyStore.
-func (n *NotifySQLite) Streak(ctx context.Context, channelID, monitorUID string) (Streak, error) {
-	s := Streak{ChannelID: channelID, MonitorUID: monitorUID}
+func (n *NotifySQLite) Streak(ctx context.Context, channelID, monitorUID string) (store.Streak, error) {
+	s := store.Streak{ChannelID: channelID, MonitorUID: monitorUID}
 	var (
 		failing          int
 		started, lastRun sql.NullInt64
@@ -537,21 +539,21 @@ func (n *NotifySQLite) Streak(ctx context.Context, channelID, monitorUID string)
 		return s, nil
 	}
 	if err != nil {
-		return Streak{}, fmt.Errorf("streak of %s in %s: %w", monitorUID, channelID, err)
+		return store.Streak{}, fmt.Errorf("streak of %s in %s: %w", monitorUID, channelID, err)
 	}
 	s.Failing, s.StartedAt, s.LastRunAt = failing != 0, fromNanos(started), fromNanos(lastRun)
 	return s, nil
 }
 
 // CommitFanout implements NotifyStore.
-func (n *NotifySQLite) CommitFanout(ctx context.Context, runKey string, streaks []Streak, items []OutboxItem, now time.Time) error {
+func (n *NotifySQLite) CommitFanout(ctx context.Context, runKey string, streaks []store.Streak, items []store.OutboxItem, now time.Time) error {
 	for _, s := range streaks {
-		if err := validateStreak(s); err != nil {
+		if err := store.ValidateStreak(s); err != nil {
 			return fmt.Errorf("commit fan-out: %w", err)
 		}
 	}
 	for _, it := range items {
-		if err := validateOutbox(it); err != nil {
+		if err := store.ValidateOutbox(it); err != nil {
 			return fmt.Errorf("commit fan-out: %w", err)
 		}
 	}
@@ -559,13 +561,13 @@ func (n *NotifySQLite) CommitFanout(ctx context.Context, runKey string, streaks 
 		var fanned int
 		err := tx.QueryRowContext(ctx, `SELECT fanned_out FROM notify_runs WHERE run_key = ?`, runKey).Scan(&fanned)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("commit fan-out of run %q: %w", runKey, ErrNotFound)
+			return fmt.Errorf("commit fan-out of run %q: %w", runKey, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("commit fan-out: %w", err)
 		}
 		if fanned != 0 {
-			return fmt.Errorf("commit fan-out of run %q: %w", runKey, ErrFannedOut)
+			return fmt.Errorf("commit fan-out of run %q: %w", runKey, store.ErrFannedOut)
 		}
 		for _, s := range streaks {
 			_, err := tx.ExecContext(ctx, `
@@ -589,7 +591,7 @@ func (n *NotifySQLite) CommitFanout(ctx context.Context, runKey string, streaks 
 	})
 }
 
-func enqueueTx(ctx context.Context, tx *sql.Tx, items []OutboxItem, now time.Time) (int, error) {
+func enqueueTx(ctx context.Context, tx *sql.Tx, items []store.OutboxItem, now time.Time) (int, error) {
 	total := 0
 	for _, it := range items {
 		res, err := tx.ExecContext(ctx, `
@@ -597,7 +599,7 @@ func enqueueTx(ctx context.Context, tx *sql.Tx, items []OutboxItem, now time.Tim
 				state, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
 			ON CONFLICT (key) DO NOTHING`,
 			it.Key, it.ChannelID, it.Kind, b2i(it.Parent), it.ParentKey, b2i(it.Broadcast), it.MonitorUID, it.RunKey,
-			cloneBytes(it.Payload), nanos(it.NotBefore), nanos(now))
+			store.CloneBytes(it.Payload), nanos(it.NotBefore), nanos(now))
 		if err != nil {
 			return 0, fmt.Errorf("enqueue delivery %q: %w", it.Key, err)
 		}
@@ -608,9 +610,9 @@ func enqueueTx(ctx context.Context, tx *sql.Tx, items []OutboxItem, now time.Tim
 }
 
 // EnqueueOutbox implements NotifyStore.
-func (n *NotifySQLite) EnqueueOutbox(ctx context.Context, items []OutboxItem, now time.Time) (int, error) {
+func (n *NotifySQLite) EnqueueOutbox(ctx context.Context, items []store.OutboxItem, now time.Time) (int, error) {
 	for _, it := range items {
-		if err := validateOutbox(it); err != nil {
+		if err := store.ValidateOutbox(it); err != nil {
 			return 0, fmt.Errorf("enqueue: %w", err)
 		}
 	}
@@ -626,9 +628,9 @@ func (n *NotifySQLite) EnqueueOutbox(ctx context.Context, items []OutboxItem, no
 const outboxColumns = `id, key, channel_id, kind, parent, parent_key, broadcast, monitor_uid, run_key, payload, state, attempts,
 	not_before, last_error, ts, created_at, sending_at, done_at`
 
-func scanOutbox(row interface{ Scan(...any) error }) (OutboxItem, error) {
+func scanOutbox(row interface{ Scan(...any) error }) (store.OutboxItem, error) {
 	var (
-		it                                      OutboxItem
+		it                                      store.OutboxItem
 		parent, broadcast                       int
 		notBefore, createdAt, sendingAt, doneAt sql.NullInt64
 		payload                                 []byte
@@ -636,15 +638,15 @@ func scanOutbox(row interface{ Scan(...any) error }) (OutboxItem, error) {
 	err := row.Scan(&it.ID, &it.Key, &it.ChannelID, &it.Kind, &parent, &it.ParentKey, &broadcast, &it.MonitorUID, &it.RunKey,
 		&payload, &it.State, &it.Attempts, &notBefore, &it.LastError, &it.TS, &createdAt, &sendingAt, &doneAt)
 	if err != nil {
-		return OutboxItem{}, err
+		return store.OutboxItem{}, err
 	}
-	it.Parent, it.Broadcast, it.Payload = parent != 0, broadcast != 0, cloneBytes(payload)
+	it.Parent, it.Broadcast, it.Payload = parent != 0, broadcast != 0, store.CloneBytes(payload)
 	it.NotBefore, it.CreatedAt, it.SendingAt, it.DoneAt = fromNanos(notBefore), fromNanos(createdAt), fromNanos(sendingAt), fromNanos(doneAt)
 	return it, nil
 }
 
 // DueOutbox implements NotifyStore.
-func (n *NotifySQLite) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
+func (n *NotifySQLite) DueOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxItem, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -655,7 +657,7 @@ func (n *NotifySQLite) DueOutbox(ctx context.Context, now time.Time, limit int) 
 		return nil, fmt.Errorf("due deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []OutboxItem
+	var out []store.OutboxItem
 	for rows.Next() {
 		it, err := scanOutbox(rows)
 		if err != nil {
@@ -667,15 +669,15 @@ func (n *NotifySQLite) DueOutbox(ctx context.Context, now time.Time, limit int) 
 }
 
 // MarkSending implements NotifyStore.
-func (n *NotifySQLite) MarkSending(ctx context.Context, id int64, now time.Time) (OutboxItem, error) {
+func (n *NotifySQLite) MarkSending(ctx context.Context, id int64, now time.Time) (store.OutboxItem, error) {
 	row := n.db.QueryRowContext(ctx, `UPDATE notify_outbox SET state = 'sending', sending_at = ?, attempts = attempts + 1
 		WHERE id = ? AND state IN ('pending', 'sending') RETURNING `+outboxColumns, now.UnixNano(), id)
 	it, err := scanOutbox(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return OutboxItem{}, fmt.Errorf("mark sending %d: %w", id, ErrNotFound)
+		return store.OutboxItem{}, fmt.Errorf("mark sending %d: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return OutboxItem{}, fmt.Errorf("mark sending %d: %w", id, err)
+		return store.OutboxItem{}, fmt.Errorf("mark sending %d: %w", id, err)
 	}
 	return it, nil
 }
@@ -690,12 +692,12 @@ func (n *NotifySQLite) CompleteOutbox(ctx context.Context, id int64, ts string, 
 		)
 		err := tx.QueryRowContext(ctx, `SELECT key, parent, state FROM notify_outbox WHERE id = ?`, id).Scan(&key, &parent, &state)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("complete delivery %d: %w", id, ErrNotFound)
+			return fmt.Errorf("complete delivery %d: %w", id, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("complete delivery %d: %w", id, err)
 		}
-		if !openState(OutboxState(state)) {
+		if !store.OpenState(store.OutboxState(state)) {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET state = 'done', ts = ?, done_at = ?, last_error = '' WHERE id = ?`,
@@ -720,7 +722,7 @@ func (n *NotifySQLite) RetryOutbox(ctx context.Context, id int64, notBefore time
 		return fmt.Errorf("retry delivery %d: %w", id, err)
 	}
 	if c, _ := res.RowsAffected(); c == 0 {
-		return fmt.Errorf("retry delivery %d: %w", id, ErrNotFound)
+		return fmt.Errorf("retry delivery %d: %w", id, store.ErrNotFound)
 	}
 	return nil
 }
@@ -735,7 +737,7 @@ func (n *NotifySQLite) DropOutbox(ctx context.Context, id int64, reason string, 
 	if c, _ := res.RowsAffected(); c == 0 {
 		var one int
 		if err := n.db.QueryRowContext(ctx, `SELECT 1 FROM notify_outbox WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("drop delivery %d: %w", id, ErrNotFound)
+			return fmt.Errorf("drop delivery %d: %w", id, store.ErrNotFound)
 		}
 	}
 	return nil
@@ -753,13 +755,13 @@ func (n *NotifySQLite) DropChannel(ctx context.Context, channelID, reason string
 }
 
 // Outbox implements NotifyStore.
-func (n *NotifySQLite) Outbox(ctx context.Context, key string) (OutboxItem, error) {
+func (n *NotifySQLite) Outbox(ctx context.Context, key string) (store.OutboxItem, error) {
 	it, err := scanOutbox(n.db.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM notify_outbox WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return OutboxItem{}, fmt.Errorf("delivery %q: %w", key, ErrNotFound)
+		return store.OutboxItem{}, fmt.Errorf("delivery %q: %w", key, store.ErrNotFound)
 	}
 	if err != nil {
-		return OutboxItem{}, fmt.Errorf("delivery %q: %w", key, err)
+		return store.OutboxItem{}, fmt.Errorf("delivery %q: %w", key, err)
 	}
 	return it, nil
 }
@@ -769,7 +771,7 @@ func (n *NotifySQLite) ThreadTS(ctx context.Context, parentKey string) (string, 
 	var ts string
 	err := n.db.QueryRowContext(ctx, `SELECT ts FROM notify_threads WHERE parent_key = ?`, parentKey).Scan(&ts)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("thread of %q: %w", parentKey, ErrNotFound)
+		return "", fmt.Errorf("thread of %q: %w", parentKey, store.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("thread of %q: %w", parentKey, err)
@@ -778,16 +780,16 @@ func (n *NotifySQLite) ThreadTS(ctx context.Context, parentKey string) (string, 
 }
 
 // OutboxStats implements NotifyStore.
-func (n *NotifySQLite) OutboxStats(ctx context.Context) (map[OutboxState]int, error) {
+func (n *NotifySQLite) OutboxStats(ctx context.Context) (map[store.OutboxState]int, error) {
 	rows, err := n.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM notify_outbox GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("outbox stats: %w", err)
 	}
 	defer rows.Close()
-	out := map[OutboxState]int{}
+	out := map[store.OutboxState]int{}
 	for rows.Next() {
 		var (
-			s OutboxState
+			s store.OutboxState
 			c int
 		)
 		if err := rows.Scan(&s, &c); err != nil {
@@ -800,15 +802,15 @@ func (n *NotifySQLite) OutboxStats(ctx context.Context) (map[OutboxState]int, er
 
 const monitorColumns = `monitor_uid, name, workspace_id, period_ns, next_run, last_run_key, last_run_at, last_polled_at, last_webhook_at, gone`
 
-func scanMonitor(row interface{ Scan(...any) error }) (MonitorState, error) {
+func scanMonitor(row interface{ Scan(...any) error }) (store.MonitorState, error) {
 	var (
-		m                                 MonitorState
+		m                                 store.MonitorState
 		period                            int64
 		next, lastRun, lastPoll, lastHook sql.NullInt64
 		gone                              int
 	)
 	if err := row.Scan(&m.MonitorUID, &m.Name, &m.WorkspaceID, &period, &next, &m.LastRunKey, &lastRun, &lastPoll, &lastHook, &gone); err != nil {
-		return MonitorState{}, err
+		return store.MonitorState{}, err
 	}
 	m.Period, m.Gone = time.Duration(period), gone != 0
 	m.NextRun, m.LastRunAt, m.LastPolledAt, m.LastWebhookAt = fromNanos(next), fromNanos(lastRun), fromNanos(lastPoll), fromNanos(lastHook)
@@ -816,8 +818,8 @@ func scanMonitor(row interface{ Scan(...any) error }) (MonitorState, error) {
 }
 
 // PutMonitorState implements NotifyStore.
-func (n *NotifySQLite) PutMonitorState(ctx context.Context, m MonitorState) error {
-	if err := validateMonitorState(m); err != nil {
+func (n *NotifySQLite) PutMonitorState(ctx context.Context, m store.MonitorState) error {
+	if err := store.ValidateMonitorState(m); err != nil {
 		return fmt.Errorf("put monitor state: %w", err)
 	}
 	_, err := n.db.ExecContext(ctx, `INSERT INTO notify_monitors (`+monitorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -834,25 +836,25 @@ func (n *NotifySQLite) PutMonitorState(ctx context.Context, m MonitorState) erro
 }
 
 // MonitorState implements NotifyStore.
-func (n *NotifySQLite) MonitorState(ctx context.Context, uid string) (MonitorState, error) {
+func (n *NotifySQLite) MonitorState(ctx context.Context, uid string) (store.MonitorState, error) {
 	m, err := scanMonitor(n.db.QueryRowContext(ctx, `SELECT `+monitorColumns+` FROM notify_monitors WHERE monitor_uid = ?`, uid))
 	if errors.Is(err, sql.ErrNoRows) {
-		return MonitorState{}, fmt.Errorf("monitor state %q: %w", uid, ErrNotFound)
+		return store.MonitorState{}, fmt.Errorf("monitor state %q: %w", uid, store.ErrNotFound)
 	}
 	if err != nil {
-		return MonitorState{}, fmt.Errorf("monitor state %q: %w", uid, err)
+		return store.MonitorState{}, fmt.Errorf("monitor state %q: %w", uid, err)
 	}
 	return m, nil
 }
 
 // MonitorStates implements NotifyStore.
-func (n *NotifySQLite) MonitorStates(ctx context.Context) ([]MonitorState, error) {
+func (n *NotifySQLite) MonitorStates(ctx context.Context) ([]store.MonitorState, error) {
 	rows, err := n.db.QueryContext(ctx, `SELECT `+monitorColumns+` FROM notify_monitors ORDER BY monitor_uid`)
 	if err != nil {
 		return nil, fmt.Errorf("monitor states: %w", err)
 	}
 	defer rows.Close()
-	var out []MonitorState
+	var out []store.MonitorState
 	for rows.Next() {
 		m, err := scanMonitor(rows)
 		if err != nil {
@@ -865,10 +867,10 @@ func (n *NotifySQLite) MonitorStates(ctx context.Context) ([]MonitorState, error
 
 // NoteWebhook implements NotifyStore.
 func (n *NotifySQLite) NoteWebhook(ctx context.Context, uid string, at time.Time) error {
-	if err := validateKey("monitor UID", uid); err != nil {
+	if err := store.ValidateKey("monitor UID", uid); err != nil {
 		return fmt.Errorf("note webhook: %w", err)
 	}
-	if err := validateTime("webhook time", at, false); err != nil {
+	if err := store.ValidateTime("webhook time", at, false); err != nil {
 		return fmt.Errorf("note webhook: %w", err)
 	}
 	_, err := n.db.ExecContext(ctx, `INSERT INTO notify_monitors (monitor_uid, last_webhook_at) VALUES (?, ?)
@@ -882,7 +884,7 @@ func (n *NotifySQLite) NoteWebhook(ctx context.Context, uid string, at time.Time
 
 // FirstNotice implements NotifyStore.
 func (n *NotifySQLite) FirstNotice(ctx context.Context, key string, now time.Time) (bool, error) {
-	if err := validateKey("notice key", key); err != nil {
+	if err := store.ValidateKey("notice key", key); err != nil {
 		return false, fmt.Errorf("first notice: %w", err)
 	}
 	res, err := n.db.ExecContext(ctx, `INSERT INTO notify_notices (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, now.UnixNano())

@@ -1,4 +1,4 @@
-package store
+package sqlitestore
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pmops/pmops/internal/store"
 )
 
 func openSQLite(t *testing.T, path string) *SQLite {
@@ -22,20 +24,11 @@ func openSQLite(t *testing.T, path string) *SQLite {
 	return s
 }
 
-func TestSQLiteContract(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		testStore(t, func(t *testing.T) Store { return openSQLite(t, ":memory:") })
-	})
-	t.Run("file", func(t *testing.T) {
-		testStore(t, func(t *testing.T) Store { return openSQLite(t, filepath.Join(t.TempDir(), "pmops.db")) })
-	})
-}
-
 func TestSQLitePersistsAcrossReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "state", "pmops.db") // parent directory does not exist yet
 	s := openSQLite(t, path)
-	meta := LinkMeta{PostmanUserID: 42, PostmanUsername: "alice-pm", LinkedAt: t0}
+	meta := store.LinkMeta{PostmanUserID: 42, PostmanUsername: "alice-pm", LinkedAt: t0}
 	if err := s.PutLinkedKey(ctx, aliceOrg, []byte("sealed-bytes"), meta); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +50,7 @@ func TestSQLitePersistsAcrossReopen(t *testing.T) {
 	if err != nil || string(sealed) != "sealed-bytes" || got != meta {
 		t.Errorf("after reopen: %q %+v %v, want %+v", sealed, got, err, meta)
 	}
-	if _, err := s.TakeAction(ctx, "used", alice, t0); !errors.Is(err, ErrUsed) {
+	if _, err := s.TakeAction(ctx, "used", alice, t0); !errors.Is(err, store.ErrUsed) {
 		t.Errorf("used token after reopen: %v, want ErrUsed", err)
 	}
 	if a, err := s.TakeAction(ctx, "pending", alice, t0); err != nil || a.Kind != sampleAction().Kind {
@@ -129,7 +122,7 @@ func TestSQLitePaths(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
 			s := openSQLite(t, path)
-			if err := s.PutLinkedKey(t.Context(), alice, []byte("k"), LinkMeta{}); err != nil {
+			if err := s.PutLinkedKey(t.Context(), alice, []byte("k"), store.LinkMeta{}); err != nil {
 				t.Fatal(err)
 			}
 			s.Close()
@@ -166,10 +159,10 @@ func TestSQLiteMemoryDatabasesArePrivate(t *testing.T) {
 	defer a.Close()
 	b := openSQLite(t, ":memory:")
 	defer b.Close()
-	if err := a.PutLinkedKey(t.Context(), alice, []byte("k"), LinkMeta{}); err != nil {
+	if err := a.PutLinkedKey(t.Context(), alice, []byte("k"), store.LinkMeta{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.LinkedKey(t.Context(), alice); !errors.Is(err, ErrNotFound) {
+	if _, _, err := b.LinkedKey(t.Context(), alice); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second :memory: store sees the first one's data: %v", err)
 	}
 }
@@ -195,7 +188,7 @@ func TestSQLiteSharedFileSingleWinner(t *testing.T) {
 			switch {
 			case err == nil:
 				wins++
-			case !errors.Is(err, ErrUsed):
+			case !errors.Is(err, store.ErrUsed):
 				t.Errorf("loser got %v, want ErrUsed", err)
 			}
 		}
@@ -255,13 +248,13 @@ func TestSQLiteTakenPayloadLeavesNoTrace(t *testing.T) {
 	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-A", alice, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-B", alice, sampleAction().ExpiresAt); !errors.Is(err, ErrExpired) {
+	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-B", alice, sampleAction().ExpiresAt); !errors.Is(err, store.ErrExpired) {
 		t.Fatalf("expired take: %v", err)
 	}
 	if _, err := s.PurgeExpired(ctx, sampleAction().ExpiresAt.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-A", alice, t0); !errors.Is(err, ErrUsed) {
+	if _, err := s.TakeAction(ctx, "TOKEN-CANARY-A", alice, t0); !errors.Is(err, store.ErrUsed) {
 		t.Errorf("double click after purge: %v, want ErrUsed", err)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
