@@ -64,8 +64,12 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 	maxP99 := fs.Duration("max-ack-p99", 100*time.Millisecond, "threshold for the bot's ack latency p99")
 	baseline := fs.Bool("baseline", true, "also run the naive on-the-ack-path bot")
 	verbose := fs.Bool("v", false, "log the bot's warnings to stderr")
+	startSecond := fs.Int("start-second", -1, "start the bot run when the wall clock reaches this second of a minute (0-59; -1: at once): the emulator's windows lie on the minute, so this sets where in its window the run begins")
 	if err := fs.Parse(args); err != nil {
 		return false, err
+	}
+	if *startSecond < -1 || *startSecond > 59 {
+		return false, fmt.Errorf("-start-second %d: use 0-59, or -1 to start at once", *startSecond)
 	}
 	if fs.NArg() > 0 {
 		return false, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -113,6 +117,15 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if *startSecond >= 0 {
+		wait := secondOfMinute(time.Now(), *startSecond)
+		fmt.Fprintf(stderr, "slackload: waiting %s for second :%02d of the minute…\n", secs(wait), *startSecond)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
 	fmt.Fprintln(stderr, "slackload: bot run…")
 	bot, err := RunBot(ctx, s, refs)
 	if err != nil {
@@ -137,4 +150,13 @@ func run(args []string, stdout, stderr io.Writer) (ok bool, err error) {
 		ok = ok && t.Met
 	}
 	return ok, nil
+}
+
+// secondOfMinute is how long from now until the wall clock next shows second sec of a minute.
+func secondOfMinute(now time.Time, sec int) time.Duration {
+	at := now.Truncate(time.Minute).Add(time.Duration(sec) * time.Second)
+	if at.Before(now) {
+		at = at.Add(time.Minute)
+	}
+	return at.Sub(now)
 }
