@@ -14,8 +14,9 @@
 // # Accounting
 //
 // The gate keeps the current window's limit L, its end E (server clock), ours (the requests this process charged
-// to the window, in-flight ones included, counted exactly) and foreign, a lower bound of everybody else's use:
-// the maximum over this window's answers of (L − Remaining) − ours at that moment. A request may go while
+// to the window, in-flight ones included, counted exactly) and foreign, everybody else's use: the maximum over
+// this window's answers of (L − Remaining) − ours, where ours leaves out the requests that went out after the
+// answered one (they were not counted yet when it arrived). A request may go while
 //
 //	avail = L − ours − foreign ≥ cost
 //
@@ -30,7 +31,8 @@
 // window length from RateLimit-Policy); where the window starts at a key's first call, the probe's round trip
 // bounds it. Answers of routes with their own bucket never teach the key's limit or window (they may carry the
 // bucket's headers); their budget counts only when they show the key's limit. Until headers say otherwise the
-// gate assumes 60 requests per 60 s.
+// gate assumes 60 requests per 60 s, and a window that starts when the first answer without a Reset left the
+// server; the first Reset an answer reports replaces that guess, charges and all.
 //
 // # Clock and probe
 //

@@ -9,8 +9,11 @@ import (
 
 // windowState is the mirror of the server's current fixed window.
 type windowState struct {
-	known    bool      // a response described it (or, without headers, a probe succeeded in it)
-	end      time.Time // on the server's clock
+	known bool      // a response described it (or, without headers, a probe succeeded in it)
+	end   time.Time // on the server's clock
+	// assumed: no answer gave a Reset yet; end is a guess (the window taken to start when an answer left the
+	// server). The first Reset the server reports replaces it.
+	assumed  bool
 	exact    bool      // end came from a sub-second epoch timestamp
 	endEarly time.Time // the earliest the window may really end (a whole-second Reset's rounding)
 	// learntBy and learntEarly narrow [endEarly, end] from when requests were counted on either side of the
@@ -152,7 +155,8 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 			}
 		}
 	}
-	if end.IsZero() {
+	reported := !end.IsZero()
+	if !reported {
 		if b.cur.known && serverNow.Before(b.cur.end) {
 			end = b.cur.end
 		} else if w.probe || h.HasWindowInfo() {
@@ -165,7 +169,12 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	case !b.cur.known, end.Sub(b.cur.end) > min(2500*time.Millisecond, b.window/2):
 		prevLast := b.cur.lastSend
 		b.roll(end, exact, recv)
+		b.cur.assumed = !reported
 		b.learnRoll(w, prevLast, recv)
+	case b.cur.assumed && reported:
+		// The guessed end gives way to the server's: otherwise a window that really ends earlier than the guess
+		// would read as an older one, and every answer in it would take its request off our count.
+		b.adopt(end, exact)
 	case !b.sameWindow(end, b.cur.end): // an older window: this request was counted there, not here
 		w.countedIn = end
 		b.uncharge(w, end)
@@ -180,7 +189,7 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 	}
 	if h.Remaining >= 0 {
 		used := max(0, b.limit-h.Remaining)
-		b.cur.foreign = max(b.cur.foreign, used-b.cur.ours)
+		b.cur.foreign = max(b.cur.foreign, used-b.oursBefore(w))
 		b.cur.usedMax = max(b.cur.usedMax, used)
 	}
 	if status != http.StatusTooManyRequests {
@@ -189,6 +198,50 @@ func (b *budget) observe(w *waiter, status int, h Headers, recv time.Time) {
 			b.probeAfterBlock = false
 		}
 	}
+}
+
+// adopt replaces an assumed window end by the one the server reported. Everything charged to the assumed window
+// stays charged (the requests went out since it was assumed, so none of them belongs to an earlier window than
+// the reported one); the charges of requests in flight move to the new end so their answers find them.
+func (b *budget) adopt(end time.Time, exact bool) {
+	old := b.cur.end
+	b.cur.end, b.cur.exact, b.cur.endEarly, b.cur.assumed = end, exact, earlyEnd(end, exact), false
+	b.cur.learntBy, b.cur.learntEarly = time.Time{}, time.Time{}
+	for w := range b.inflight {
+		for i, c := range w.charges {
+			if b.sameWindow(c, old) {
+				w.charges[i] = end
+			}
+		}
+	}
+}
+
+// sendSlack is how much later than a request another may have gone and still be taken to have reached the server
+// before it (sends of one grant round go out within it).
+const sendSlack = 20 * time.Millisecond
+
+// oursBefore is our charge to the current window that the server had counted when w arrived, as far as send
+// order tells: the requests in flight that went out after w (or not yet) cannot be in the Remaining w's answer
+// reports. Subtracting them too would make used − ours fall short of the other clients' use by as many, and
+// the budget would count on requests that are not there.
+func (b *budget) oursBefore(w *waiter) int {
+	ours := b.cur.ours
+	if w.sentAt.IsZero() {
+		return ours
+	}
+	after := w.sentAt.Add(sendSlack)
+	for x := range b.inflight {
+		if x == w || !(x.sentAt.IsZero() || x.sentAt.After(after)) {
+			continue
+		}
+		for _, c := range x.charges {
+			if b.sameWindow(c, b.cur.end) {
+				ours -= x.chargedLen
+				break
+			}
+		}
+	}
+	return ours
 }
 
 // earlyEnd is the earliest a window believed to end at end may really end: a whole-second delta (already padded
