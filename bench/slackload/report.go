@@ -163,6 +163,9 @@ func collect(name string, cmds []*command, final func(*command) (answer, time.Ti
 		case RateLimitedWhen:
 			r.RateLimitedNoWhen++
 			r.Other++
+			if len(r.OtherSamples) < 3 {
+				r.OtherSamples = append(r.OtherSamples, fmt.Sprintf("%s → %s (rate limited, no time)", c.text, a.text))
+			}
 		default:
 			r.Other++
 			if len(r.OtherSamples) < 3 {

@@ -450,6 +450,12 @@ func (d *Dispatcher) failure(ctx context.Context, st *jobState, env *tools.Env, 
 		d.cfg.Logger.Error("tool failed", "tool", cmd.Tool, "err", err)
 		return slackrender.Text("Something went wrong on pmops's side; the error is logged. Please try again.")
 	}
+	if te.Kind == tools.KindRateLimited && te.RetryAt.IsZero() {
+		// Postman's 429 said nothing of when (or the gate refused a wait it could not estimate): say when anyway.
+		copied := *te
+		copied.RetryAt = d.retryAt(env)
+		te = &copied
+	}
 	var retry func(tools.Candidate) slackrender.Action
 	if arg := nameArg(cmd); arg != "" && len(te.Candidates) > 0 && cmd.Tool != "" {
 		retry = func(c tools.Candidate) slackrender.Action {

@@ -328,29 +328,53 @@ func (d *Dispatcher) observeWaits(ctx context.Context, st *jobState) context.Con
 	return ctx
 }
 
-// timedOut explains a command that ran out of JobTimeout: waiting for the key's rate budget (with its reset) or
+// timedOut explains a command that ran out of JobTimeout: waiting for the key's rate budget (with when to retry) or
 // for Postman.
 func (d *Dispatcher) timedOut(st *jobState) slackrender.Message {
 	rate := st.told || !st.started.Load()
-	var reset time.Time
 	if st.env != nil && st.env.Budget != nil {
 		s := st.env.Budget()
-		now := time.Now()
-		if s.QueuedInteractive+s.QueuedBackground > 0 || s.Remaining <= 0 || s.BlockedUntil.After(now) {
+		if s.QueuedInteractive+s.QueuedBackground > 0 || s.Remaining <= 0 || s.BlockedUntil.After(time.Now()) {
 			rate = true
-		}
-		reset = s.ResetAt
-		if s.BlockedUntil.After(reset) {
-			reset = s.BlockedUntil
-		}
-		if !reset.After(now) {
-			reset = time.Time{}
 		}
 	}
 	st.track.Lock()
 	rate = rate || st.waited
 	st.track.Unlock()
-	return slackrender.TimedOut(d.cfg.JobTimeout, rate, reset)
+	var retry time.Time
+	if rate {
+		retry = d.retryAt(st.env)
+	}
+	return slackrender.TimedOut(d.cfg.JobTimeout, rate, retry)
+}
+
+// retryAt is when a request of env's key is expected to find room in its rate budget: the latest of the window's
+// reset or the gate's 429 block while they lie ahead, the latest wait the gate reported for the key, and the wait
+// of the requests queued now. A person told "rate limited" is always told when to retry (a wait on one of
+// Postman's route buckets leaves no reset in the key's snapshot); with nothing known, one window from now.
+func (d *Dispatcher) retryAt(env *tools.Env) time.Time {
+	now := time.Now()
+	if env == nil || env.Budget == nil {
+		return now.Add(time.Minute)
+	}
+	s := env.Budget()
+	at := now.Add(estimateWait(s, s.QueuedInteractive+s.QueuedBackground, now))
+	for _, t := range []time.Time{s.ResetAt, s.BlockedUntil} {
+		if t.After(at) {
+			at = t
+		}
+	}
+	if gw, ok := d.gateWaitFor(env); ok && gw.until.After(at) {
+		at = gw.until
+	}
+	if !at.After(now) {
+		window := s.Window
+		if window <= 0 {
+			window = time.Minute
+		}
+		at = now.Add(window)
+	}
+	return at
 }
 
 // maxProgressNotes bounds a monitor run's progress updates: a click's response_url takes five posts, and the

@@ -129,7 +129,7 @@ func Queued(ahead int, estimate time.Duration) Message {
 		plural(ahead, "request", "requests"), max(secs, 1)))
 }
 
-// TimedOut explains a command that ran out of time: waiting for the key's rate budget (which resets at reset,
+// TimedOut explains a command that ran out of time: waiting for the key's rate budget (which has room again at reset,
 // when known), or waiting for Postman to answer.
 func TimedOut(limit time.Duration, rateBudget bool, reset time.Time) Message {
 	secs := strconv.FormatFloat(limit.Round(100*time.Millisecond).Seconds(), 'f', -1, 64)
@@ -139,7 +139,7 @@ func TimedOut(limit time.Duration, rateBudget bool, reset time.Time) Message {
 		d.summary, d.title = msg, msg
 		d.add(textBlocks("", msg)...)
 		if !reset.IsZero() {
-			d.add(contextBlock("💡 The rate budget resets at " + SlackDate(reset) + "; try again then."))
+			d.add(contextBlock("💡 The rate budget should have room again at " + SlackDate(reset) + "; try again then."))
 		} else {
 			d.add(contextBlock("💡 Try again in a minute, when the key's rate window has reset."))
 		}
