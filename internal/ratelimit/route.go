@@ -95,6 +95,13 @@ func compilePattern(p string) (pathPattern, error) {
 	return pp, nil
 }
 
+// PathMatches says whether path falls under pattern, in the pattern syntax of Route ("{id}" is one non-empty
+// segment, a trailing "*" a prefix); a malformed pattern matches nothing.
+func PathMatches(pattern, path string) bool {
+	pp, err := compilePattern(pattern)
+	return err == nil && pp.match(path)
+}
+
 func (pp pathPattern) match(path string) bool {
 	segs := splitPath(path)
 	n := len(pp.segs)

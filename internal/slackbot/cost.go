@@ -86,19 +86,7 @@ func (st *jobState) remaining(rtt time.Duration) (rest []tools.Call, inFlight ti
 // sendMatches says whether a sent "METHOD /path" is a request of step c ("{…}" in c's path is one segment).
 func sendMatches(c tools.Call, sent string) bool {
 	method, path, _ := strings.Cut(sent, " ")
-	if !strings.EqualFold(method, c.Method) {
-		return false
-	}
-	want, got := strings.Split(strings.Trim(c.Path, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
-	if len(want) != len(got) {
-		return false
-	}
-	for i, w := range want {
-		if !(strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") && got[i] != "") && w != got[i] {
-			return false
-		}
-	}
-	return true
+	return strings.EqualFold(method, c.Method) && ratelimit.PathMatches(c.Path, path)
 }
 
 // planWait estimates st's wait from its plan: the calls it has still to make, queued at the gate now behind

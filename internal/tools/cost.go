@@ -63,11 +63,8 @@ var plans = map[string]func(json.RawMessage) []Call{
 		if a.Cursor != "" {
 			return []Call{}
 		}
-		c := resolvePlan("/collections", a.Collection)
-		if a.Request != "" {
-			return append(c, get("/collections/{id}", true)) // the request is read out of the whole collection
-		}
-		return append(c, get("/collections/{id}", true))
+		// One read of the whole collection, with or without a request named: the request is read out of it.
+		return append(resolvePlan("/collections", a.Collection), get("/collections/{id}", true))
 	}),
 	"list_environments": planOf(func(a listEnvironmentsArgs) []Call {
 		return append(resolvePlan("/workspaces", a.Workspace), get("/environments", false))
